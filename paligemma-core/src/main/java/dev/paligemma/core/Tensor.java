@@ -1,0 +1,176 @@
+package dev.paligemma.core;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * A named, typed view of tensor bytes: for checkpoint tensors a zero-copy slice of a memory-mapped
+ * file. Elements are little-endian and row-major. Reading converts to float32 (BF16 by widening the
+ * high 16 bits, F16 exactly, subnormals, infinities and NaN included).
+ *
+ * <p>Immutable; safe to share between threads while the owning {@link Checkpoint} is open.
+ */
+public final class Tensor {
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final String name;
+    private final DType dtype;
+    private final long[] shape;
+    private final MemorySegment data;
+    private final String source;
+
+    /**
+     * @param name   tensor name (as the caller will look it up)
+     * @param dtype  element type
+     * @param shape  dimensions, row-major
+     * @param data   exactly {@code product(shape) * dtype.byteSize()} bytes
+     * @param source where the bytes come from (a file name), for error messages
+     */
+    public Tensor(String name, DType dtype, long[] shape, MemorySegment data, String source) {
+        this.name = name;
+        this.dtype = dtype;
+        this.shape = shape.clone();
+        this.data = data;
+        this.source = source;
+        long expected = Math.multiplyExact(elementCount(this.shape), dtype.byteSize());
+        if (data.byteSize() != expected) {
+            throw new CheckpointException(source + ": tensor '" + name + "' has " + data.byteSize()
+                    + " bytes but shape " + Arrays.toString(shape) + " x " + dtype + " needs " + expected);
+        }
+    }
+
+    /** A float32 tensor over a heap or native segment, for tests and synthetic weights. */
+    public static Tensor ofFloats(String name, long[] shape, float[] values) {
+        MemorySegment seg = MemorySegment.ofArray(new byte[Math.multiplyExact(values.length, 4)]);
+        for (int i = 0; i < values.length; i++) {
+            seg.setAtIndex(F32, i, values[i]);
+        }
+        return new Tensor(name, DType.F32, shape, seg, "<memory>");
+    }
+
+    static long elementCount(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative dimension " + d);
+            }
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** A copy of the shape. */
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    public long dim(int i) {
+        return shape[i];
+    }
+
+    /** Number of elements. */
+    public long size() {
+        return elementCount(shape);
+    }
+
+    /** The raw little-endian bytes (a zero-copy slice of the mapping for checkpoint tensors). */
+    public MemorySegment segment() {
+        return data;
+    }
+
+    /** The file (or other origin) the bytes come from. */
+    public String source() {
+        return source;
+    }
+
+    /** Element {@code index} (flat, row-major) as float32. */
+    public float getFloat(long index) {
+        return switch (dtype) {
+            case F32 -> data.getAtIndex(F32, index);
+            case BF16 -> Float.intBitsToFloat((data.getAtIndex(I16, index) & 0xFFFF) << 16);
+            case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
+            case F64 -> (float) Double.longBitsToDouble(data.getAtIndex(I64, index));
+            case I8 -> data.get(ValueLayout.JAVA_BYTE, index);
+            case U8, BOOL -> data.get(ValueLayout.JAVA_BYTE, index) & 0xFF;
+            case I16 -> data.getAtIndex(I16, index);
+            case I32 -> data.getAtIndex(I32, index);
+            case I64 -> data.getAtIndex(I64, index);
+        };
+    }
+
+    /** Element {@code index} of an integer tensor (I8/U8/I16/I32/I64/BOOL) as a long. */
+    public long getLong(long index) {
+        return switch (dtype) {
+            case I8 -> data.get(ValueLayout.JAVA_BYTE, index);
+            case U8, BOOL -> data.get(ValueLayout.JAVA_BYTE, index) & 0xFF;
+            case I16 -> data.getAtIndex(I16, index);
+            case I32 -> data.getAtIndex(I32, index);
+            case I64 -> data.getAtIndex(I64, index);
+            default -> throw new CheckpointException(source + ": tensor '" + name + "' is " + dtype + ", not an integer type");
+        };
+    }
+
+    /** Converts {@code length} elements starting at flat index {@code start} into {@code dst[dstOffset..]}. */
+    public void toFloats(long start, float[] dst, int dstOffset, int length) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(data, F32, start * 4, dst, dstOffset, length);
+            case BF16 -> {
+                for (int i = 0; i < length; i++) {
+                    dst[dstOffset + i] = Float.intBitsToFloat((data.getAtIndex(I16, start + i) & 0xFFFF) << 16);
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < length; i++) {
+                    dst[dstOffset + i] = Float.float16ToFloat(data.getAtIndex(I16, start + i));
+                }
+            }
+            default -> {
+                for (int i = 0; i < length; i++) {
+                    dst[dstOffset + i] = getFloat(start + i);
+                }
+            }
+        }
+    }
+
+    /** All elements as a new float32 array (copies; for small tensors such as norms and biases). */
+    public float[] toFloatArray() {
+        long n = size();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new CheckpointException(source + ": tensor '" + name + "' has " + n + " elements, too many for one array");
+        }
+        float[] out = new float[(int) n];
+        toFloats(0, out, 0, out.length);
+        return out;
+    }
+
+    /** Throws a {@link CheckpointException} naming this tensor unless its shape equals {@code expected}. */
+    public Tensor requireShape(long... expected) {
+        if (!Arrays.equals(shape, expected)) {
+            throw new CheckpointException(source + ": tensor '" + name + "' has shape " + Arrays.toString(shape)
+                    + ", expected " + Arrays.toString(expected));
+        }
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + dtype + Arrays.toString(shape);
+    }
+}
