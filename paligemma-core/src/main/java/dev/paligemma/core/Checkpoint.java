@@ -1,0 +1,186 @@
+package dev.paligemma.core;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The weights of a checkpoint directory: a single {@code model.safetensors}, or the shards listed by
+ * {@code model.safetensors.index.json}. Each file is mapped once into an arena this object owns;
+ * tensors are zero-copy slices, valid until {@link #close()}. Names are looked up in canonical
+ * (hub) form whatever spelling the files use (see {@link TensorNames}).
+ *
+ * <p>Thread-safe for reading.
+ */
+public final class Checkpoint implements AutoCloseable {
+    public static final String SINGLE_FILE = "model.safetensors";
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+
+    private final Path directory;
+    private final Arena arena;
+    private final List<SafetensorsFile> files;
+    private final Map<String, Tensor> tensors;
+
+    private Checkpoint(Path directory, Arena arena, List<SafetensorsFile> files, Map<String, Tensor> tensors) {
+        this.directory = directory;
+        this.arena = arena;
+        this.files = files;
+        this.tensors = tensors;
+    }
+
+    /** Opens and validates every weight file of {@code directory}. */
+    public static Checkpoint open(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            throw new CheckpointException(directory + ": checkpoint directory not found");
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            return load(directory, arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static Checkpoint load(Path dir, Arena arena) {
+        Path single = dir.resolve(SINGLE_FILE);
+        Path index = dir.resolve(INDEX_FILE);
+        List<SafetensorsFile> files = new ArrayList<>();
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        if (Files.isRegularFile(single)) {
+            SafetensorsFile f = SafetensorsFile.open(single, arena, false);
+            files.add(f);
+            addAll(f, tensors);
+        } else if (Files.isRegularFile(index)) {
+            Map<String, String> weightMap = readIndex(index);
+            Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
+            for (String shard : new java.util.LinkedHashSet<>(weightMap.values())) {
+                if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..") || shard.equals(".")) {
+                    throw new CheckpointException(index + ": shard name '" + shard + "' is not a plain file name");
+                }
+                Path p = dir.resolve(shard);
+                if (!Files.isRegularFile(p)) {
+                    throw new CheckpointException(index + ": shard '" + shard + "' named by the index is missing from " + dir);
+                }
+                SafetensorsFile f = SafetensorsFile.open(p, arena, false);
+                shards.put(shard, f);
+                files.add(f);
+            }
+            for (Map.Entry<String, String> e : weightMap.entrySet()) {
+                SafetensorsFile f = shards.get(e.getValue());
+                if (!f.tensors().containsKey(e.getKey())) {
+                    throw new CheckpointException(f.path() + ": tensor '" + e.getKey() + "' is listed by " + INDEX_FILE
+                            + " but not present in this shard");
+                }
+            }
+            for (SafetensorsFile f : files) {
+                addAll(f, tensors);
+            }
+        } else {
+            throw new CheckpointException(dir + ": no weights found (expected " + SINGLE_FILE + " or " + INDEX_FILE + ")");
+        }
+        return new Checkpoint(dir, arena, List.copyOf(files), Collections.unmodifiableMap(tensors));
+    }
+
+    private static void addAll(SafetensorsFile f, Map<String, Tensor> into) {
+        for (Tensor t : f.tensors().values()) {
+            String canonical = TensorNames.canonical(t.name());
+            if (into.containsKey(canonical)) {
+                throw new CheckpointException(f.path() + ": tensor '" + t.name() + "' duplicates '" + into.get(canonical).name()
+                        + "' (" + into.get(canonical).source() + ")");
+            }
+            into.put(canonical, t);
+        }
+    }
+
+    private static Map<String, String> readIndex(Path index) {
+        String text;
+        try {
+            if (Files.size(index) > SafetensorsFile.MAX_HEADER_BYTES) {
+                throw new CheckpointException(index + ": index file is implausibly large");
+            }
+            text = Files.readString(index, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException(index + ": file not found", e);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new CheckpointException(index + ": cannot read: " + e.getMessage(), e);
+        }
+        Object parsed;
+        try {
+            parsed = Json.parse(text);
+        } catch (Json.JsonException e) {
+            throw new CheckpointException(index + ": " + e.getMessage(), e);
+        }
+        if (!(parsed instanceof Map<?, ?> root) || !(root.get("weight_map") instanceof Map<?, ?> wm)) {
+            throw new CheckpointException(index + ": missing object 'weight_map'");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : wm.entrySet()) {
+            if (!(e.getValue() instanceof String s)) {
+                throw new CheckpointException(index + ": weight_map entry '" + e.getKey() + "' is not a file name");
+            }
+            out.put((String) e.getKey(), s);
+        }
+        if (out.isEmpty()) {
+            throw new CheckpointException(index + ": weight_map is empty");
+        }
+        return out;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    /** Canonical names of every tensor. */
+    public Set<String> names() {
+        return tensors.keySet();
+    }
+
+    /** All tensors by canonical name. */
+    public Map<String, Tensor> tensors() {
+        return tensors;
+    }
+
+    /** The tensor with canonical name {@code name}, if present. */
+    public Optional<Tensor> find(String name) {
+        return Optional.ofNullable(tensors.get(name));
+    }
+
+    /** The tensor with canonical name {@code name}, or a {@link CheckpointException} naming it and the directory. */
+    public Tensor tensor(String name) {
+        Tensor t = tensors.get(name);
+        if (t == null) {
+            throw new CheckpointException(directory + ": missing tensor '" + name + "'");
+        }
+        return t;
+    }
+
+    /** The mapped files (one, or each shard). */
+    public List<SafetensorsFile> files() {
+        return files;
+    }
+
+    /** Total bytes of all weight files. */
+    public long byteSize() {
+        long n = 0;
+        for (SafetensorsFile f : files) {
+            n += f.byteSize();
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,78 @@
+package dev.paligemma.core.config;
+
+import dev.paligemma.core.ConfigException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A PaliGemma checkpoint's {@code config.json}, in either the sparse hub style (defaults omitted) or
+ * the full style transformers 5 writes. EOS ids come from {@code config.json} (a number or a list)
+ * and, when present, {@code generation_config.json} (PaliGemma 2 lists {@code [1, 107]} there).
+ *
+ * @param imageTokenIndex id of the {@code <image>} placeholder token; its embedding row is never used
+ * @param eosTokenIds     every id that ends generation
+ */
+public record PaliGemmaConfig(VisionConfig vision, TextConfig text, int imageTokenIndex, int bosTokenId,
+                              int padTokenId, List<Integer> eosTokenIds, String dtype) {
+
+    public static final String FILE = "config.json";
+
+    public PaliGemmaConfig {
+        eosTokenIds = List.copyOf(eosTokenIds);
+    }
+
+    /** Reads {@code config.json} (and {@code generation_config.json} if present) from a checkpoint directory. */
+    public static PaliGemmaConfig load(Path checkpointDir) {
+        Path file = checkpointDir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException(file + ": file not found (is " + checkpointDir + " a PaliGemma checkpoint directory?)");
+        }
+        JsonConfig root = JsonConfig.read(file);
+        String type = root.string("model_type", null);
+        if (!type.equals("paligemma")) {
+            throw root.error("model_type", "is '" + type + "'; only paligemma checkpoints are supported");
+        }
+        JsonConfig textJson = root.object("text_config");
+        int vocab = root.integer("vocab_size", 257152, 1, 1 << 24);
+        TextConfig text = TextConfig.parse(textJson, vocab);
+        int projection = root.integer("projection_dim", text.hiddenSize(), 1, 1 << 20);
+        VisionConfig vision = VisionConfig.parse(root.object("vision_config"), projection);
+        Set<Integer> eos = new LinkedHashSet<>();
+        for (int id : root.integers("eos_token_id")) {
+            eos.add(id);
+        }
+        for (int id : textJson.integers("eos_token_id")) {
+            eos.add(id);
+        }
+        Path gen = checkpointDir.resolve("generation_config.json");
+        if (Files.isRegularFile(gen)) {
+            for (int id : JsonConfig.read(gen).integers("eos_token_id")) {
+                eos.add(id);
+            }
+        }
+        if (eos.isEmpty()) {
+            eos.add(1);
+        }
+        for (int id : eos) {
+            if (id >= text.vocabSize()) {
+                throw root.error("eos_token_id", "holds " + id + ", outside the vocabulary of " + text.vocabSize());
+            }
+        }
+        int imageToken = root.integer("image_token_index", root.integer("image_token_id", 256000), 0, 1 << 24);
+        if (imageToken >= text.vocabSize()) {
+            throw root.error("image_token_index", "is " + imageToken + ", outside the vocabulary of " + text.vocabSize());
+        }
+        String dtype = root.has("dtype") ? root.string("dtype", null) : root.string("torch_dtype", "float32");
+        return new PaliGemmaConfig(vision, text, imageToken,
+                root.integer("bos_token_id", 2), root.integer("pad_token_id", 0), List.copyOf(eos), dtype);
+    }
+
+    /** Image tokens per image. */
+    public int imageTokens() {
+        return vision.numPatches();
+    }
+}
