@@ -1,7 +1,6 @@
 package dev.paligemma.siglip;
 
 import dev.paligemma.core.CheckpointException;
-import dev.paligemma.core.DType;
 import dev.paligemma.core.Tensor;
 import dev.paligemma.core.ops.Activations;
 import dev.paligemma.core.ops.Parallel;
@@ -16,9 +15,8 @@ final class Weights {
 
     /** The kernels read F32, BF16 and F16 weights; an integer tensor here means a wrong or quantised file. */
     static Tensor requireFloat(Tensor t) {
-        DType d = t.dtype();
-        if (d != DType.F32 && d != DType.BF16 && d != DType.F16) {
-            throw new CheckpointException(t.source() + ": tensor '" + t.name() + "' is " + d
+        if (!t.dtype().isFloatWeight()) {
+            throw new CheckpointException(t.source() + ": tensor '" + t.name() + "' is " + t.dtype()
                     + "; only F32, BF16 and F16 weights are supported");
         }
         return t;
