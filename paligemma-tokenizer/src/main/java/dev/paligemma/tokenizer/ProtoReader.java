@@ -97,7 +97,10 @@ final class ProtoReader {
                 if (limit - pos < 8) throw new MalformedException("truncated fixed64 at byte " + pos);
                 pos += 8;
             }
-            case LENGTH_DELIMITED -> pos += readLength();
+            case LENGTH_DELIMITED -> {
+                int len = readLength(); // before touching pos: readLength advances it
+                pos += len;
+            }
             case FIXED32 -> readFixed32();
             default -> throw new MalformedException("unsupported wire type " + wireType + " at byte " + pos);
         }

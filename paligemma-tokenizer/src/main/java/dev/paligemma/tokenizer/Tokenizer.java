@@ -146,6 +146,12 @@ public final class Tokenizer {
                     + ModelProto.MAX_PIECES + " supported");
         }
         if (m.modelType != ModelProto.BPE) {
+            String name = switch (m.modelType) {
+                case ModelProto.UNIGRAM -> "UNIGRAM";
+                case ModelProto.WORD -> "WORD";
+                case ModelProto.CHAR -> "CHAR";
+                default -> "#" + m.modelType;
+            };
             throw bad(file, "model type " + name + " is not supported; only SentencePiece BPE models (as PaliGemma's) are implemented");
         }
         if (m.precompiledCharsmapLength > 0) {
