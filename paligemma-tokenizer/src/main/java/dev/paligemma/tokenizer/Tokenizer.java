@@ -197,7 +197,7 @@ public final class Tokenizer {
      * (BOS, EOS, PAD) vanish, consecutive byte pieces are joined and read as UTF-8 (each byte that
      * starts no well-formed character becomes U+FFFD), the unknown id becomes the model's unknown
      * surface (" ⁇ " by default), and other pieces, including {@code <loc…>} and {@code <seg…>},
-     * give their text.
+     * give their text. As in SentencePiece, a literal {@code ▁} in encoded text comes back as a space.
      *
      * @throws InvalidArgumentException naming the first id outside {@code [0, vocabSize())}
      */
