@@ -20,6 +20,7 @@ final class BpeModel {
     private final PrefixMatcher matcher;
     private final int unkId;
     private final int[] byteIds; // byte value -> id of its <0xHH> piece, when byte fallback is on
+    private final int[] resolved; // vocabulary id -> PieceToId of its text (a reserved piece may shadow it)
 
     BpeModel(float[] scores, byte[] types, PieceTable pieces, PieceTable reserved,
             PrefixMatcher matcher, int unkId, int[] byteIds) {
@@ -30,6 +31,12 @@ final class BpeModel {
         this.matcher = matcher;
         this.unkId = unkId;
         this.byteIds = byteIds;
+        this.resolved = new int[types.length];
+    }
+
+    /** Called once by the constructor's owner after all pieces are known. */
+    void resolve(byte[][] pieceBytes) {
+        for (int i = 0; i < pieceBytes.length; i++) resolved[i] = pieceToId(pieceBytes[i], 0, pieceBytes[i].length);
     }
 
     /** SentencePiece's PieceToId: reserved pieces first, then the vocabulary, else the unknown id. */
@@ -53,6 +60,7 @@ final class BpeModel {
             s.start[count] = pos;
             s.len[count] = len;
             s.frozen[count] = m < 0;
+            s.id[count] = -1;
             s.prev[count] = count - 1;
             pos += len;
             s.next[count] = pos < n ? count + 1 : -1;
@@ -65,6 +73,7 @@ final class BpeModel {
             int left = s.eLeft[e], right = s.eRight[e];
             if (s.len[left] == 0 || s.len[right] == 0 || s.len[left] + s.len[right] != s.eSize[e]) continue;
             s.len[left] += s.len[right];
+            s.id[left] = s.eId[e];
             s.next[left] = s.next[right];
             if (s.next[right] >= 0) s.prev[s.next[right]] = left;
             s.len[right] = 0;
@@ -75,19 +84,20 @@ final class BpeModel {
         IntList out = new IntList(count);
         boolean prevUnk = false;
         for (int i = 0; i != -1; i = s.next[i]) {
-            prevUnk = emit(s, text, s.start[i], s.len[i], out, prevUnk);
+            prevUnk = emit(s, text, s.start[i], s.len[i], s.id[i], out, prevUnk);
         }
         return out.toArray();
     }
 
     /** Resegments unused pieces, then applies byte fallback or unknown merging; returns is-unknown. */
-    private boolean emit(State s, byte[] text, int off, int len, IntList out, boolean prevUnk) {
-        int id = pieceToId(text, off, len);
+    private boolean emit(State s, byte[] text, int off, int len, int knownId, IntList out, boolean prevUnk) {
+        // a merged symbol's vocabulary id is known; resolve it as PieceToId would (reserved first)
+        int id = knownId >= 0 ? resolved[knownId] : pieceToId(text, off, len);
         if (types[id] == ModelProto.UNUSED && s.revMerge != null) {
             Integer leftLen = s.revMerge.get(id);
             if (leftLen != null) {
-                prevUnk = emit(s, text, off, leftLen, out, prevUnk);
-                return emit(s, text, off + leftLen, len - leftLen, out, prevUnk);
+                prevUnk = emit(s, text, off, leftLen, -1, out, prevUnk);
+                return emit(s, text, off + leftLen, len - leftLen, -1, out, prevUnk);
             }
         }
         boolean unk = types[id] == ModelProto.UNKNOWN;
@@ -104,7 +114,7 @@ final class BpeModel {
         int size = s.len[left] + s.len[right];
         int id = pieces.get(text, s.start[left], size);
         if (id < 0) return;
-        s.push(left, right, size, scores[id]);
+        s.push(left, right, size, id, scores[id]);
         if (types[id] == ModelProto.UNUSED) {
             if (s.revMerge == null) s.revMerge = new java.util.HashMap<>();
             s.revMerge.put(id, s.len[left]);
@@ -113,12 +123,14 @@ final class BpeModel {
 
     /** Per-call scratch: symbols as parallel arrays, candidate pairs in a max-heap. */
     private static final class State {
-        final int[] start, len, prev, next;
+        final int[] start, len, prev, next, id;
         final boolean[] frozen;
-        int[] eLeft, eRight, eSize;
-        float[] eScore;
+        int[] eLeft, eRight, eSize, eId;
         int entries;
-        int[] heap;
+        // The heap holds packed priorities: sortable score bits above, ~left below, so one signed long
+        // comparison orders by score and then leftmost first, as SentencePiece's comparator does.
+        long[] heapKey;
+        int[] heapEntry;
         int heapSize;
         java.util.HashMap<Integer, Integer> revMerge;
 
@@ -127,59 +139,73 @@ final class BpeModel {
             len = new int[n];
             prev = new int[n];
             next = new int[n];
+            id = new int[n];
             frozen = new boolean[n];
             int cap = Math.max(16, n);
             eLeft = new int[cap];
             eRight = new int[cap];
             eSize = new int[cap];
-            eScore = new float[cap];
-            heap = new int[cap];
+            eId = new int[cap];
+            heapKey = new long[cap];
+            heapEntry = new int[cap];
         }
 
-        /** True if entry a should be merged before entry b: higher score, then leftmost. */
-        private boolean before(int a, int b) {
-            float sa = eScore[a], sb = eScore[b];
-            return sa > sb || (sa == sb && eLeft[a] < eLeft[b]);
+        static long priority(float score, int left) {
+            int bits = Float.floatToRawIntBits(score);
+            int sortable = bits ^ ((bits >> 31) & 0x7FFFFFFF);
+            return ((long) sortable << 32) | (~left & 0xFFFFFFFFL);
         }
 
-        void push(int left, int right, int size, float score) {
+        void push(int left, int right, int size, int pieceId, float score) {
             if (entries == eLeft.length) {
                 int cap = entries * 2;
                 eLeft = Arrays.copyOf(eLeft, cap);
                 eRight = Arrays.copyOf(eRight, cap);
                 eSize = Arrays.copyOf(eSize, cap);
-                eScore = Arrays.copyOf(eScore, cap);
+                eId = Arrays.copyOf(eId, cap);
             }
             int e = entries++;
             eLeft[e] = left;
             eRight[e] = right;
             eSize[e] = size;
-            eScore[e] = score;
-            if (heapSize == heap.length) heap = Arrays.copyOf(heap, heapSize * 2);
+            eId[e] = pieceId;
+            long key = priority(score, left);
+            if (heapSize == heapKey.length) {
+                heapKey = Arrays.copyOf(heapKey, heapSize * 2);
+                heapEntry = Arrays.copyOf(heapEntry, heapSize * 2);
+            }
             int i = heapSize++;
             while (i > 0) {
                 int parent = (i - 1) >>> 1;
-                if (!before(e, heap[parent])) break;
-                heap[i] = heap[parent];
+                if (key <= heapKey[parent]) break;
+                heapKey[i] = heapKey[parent];
+                heapEntry[i] = heapEntry[parent];
                 i = parent;
             }
-            heap[i] = e;
+            heapKey[i] = key;
+            heapEntry[i] = e;
         }
 
         int pop() {
-            int top = heap[0];
-            int last = heap[--heapSize];
+            int top = heapEntry[0];
+            int n = --heapSize;
+            long key = heapKey[n];
+            int entry = heapEntry[n];
             int i = 0;
-            int half = heapSize >>> 1;
+            int half = n >>> 1;
             while (i < half) {
                 int child = 2 * i + 1;
                 int r = child + 1;
-                if (r < heapSize && before(heap[r], heap[child])) child = r;
-                if (!before(heap[child], last)) break;
-                heap[i] = heap[child];
+                if (r < n && heapKey[r] > heapKey[child]) child = r;
+                if (heapKey[child] <= key) break;
+                heapKey[i] = heapKey[child];
+                heapEntry[i] = heapEntry[child];
                 i = child;
             }
-            if (heapSize > 0) heap[i] = last;
+            if (n > 0) {
+                heapKey[i] = key;
+                heapEntry[i] = entry;
+            }
             return top;
         }
     }

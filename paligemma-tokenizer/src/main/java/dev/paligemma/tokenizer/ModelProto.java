@@ -86,6 +86,8 @@ final class ModelProto {
                 case 2 -> {
                     ProtoReader.expect(tag, ProtoReader.FIXED32);
                     score = Float.intBitsToFloat(r.readFixed32());
+                    // C++ compares scores with ==, so -0 ties with +0; one bit pattern keeps packed heap keys equal too
+                    if (score == 0f) score = 0f;
                 }
                 case 3 -> {
                     ProtoReader.expect(tag, ProtoReader.VARINT);

@@ -99,6 +99,7 @@ public final class Tokenizer {
         PrefixMatcher matcher = new PrefixMatcher(userDefined);
         normalizer = new Normalizer(m, matcher);
         model = new BpeModel(m.scores, types, vocabulary, reserved, matcher, unk, byteIds);
+        model.resolve(m.pieces);
         decodeId = new int[n];
         for (int i = 0; i < n; i++) decodeId[i] = model.pieceToId(m.pieces[i], 0, m.pieces[i].length);
         unkSurface = m.unkSurface != null ? m.unkSurface : DEFAULT_UNK_SURFACE;
