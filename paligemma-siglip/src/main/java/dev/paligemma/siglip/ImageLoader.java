@@ -25,6 +25,11 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * JPEG's Exif orientation is applied, as transformers' {@code load_image} does through
  * {@code ImageOps.exif_transpose}.
  *
+ * <p>Known differences from Pillow: CMYK/YCCK JPEGs are converted to RGB by the TwelveMonkeys
+ * reader (through an embedded ICC profile when there is one), not by Pillow's naive formula, so
+ * they can differ slightly (one level in the tested profile-less case, more with a profile); a GIF
+ * yields its first frame at the frame's own size; Exif orientation is read from JPEGs only.
+ *
  * @param maxPixels largest accepted {@code width * height}; {@link #DEFAULT_MAX_PIXELS} by default
  * @param applyExifOrientation whether to turn JPEGs upright from their Exif orientation tag
  */

@@ -22,7 +22,8 @@ import java.awt.image.Raster;
  *   <li>16-bit RGB(A) and gray+alpha keep the high byte (Pillow decodes them to 8 bits that way);
  *   <li>16-bit gray without alpha is clipped at 255: Pillow loads it as mode I;16 and its
  *       I;16-to-RGB conversion saturates values above 255 rather than scaling them;
- *   <li>CMYK uses Pillow's naive formula {@code R = (255 - K) - (255 - K) * C / 255}, no profile;
+ *   <li>a CMYK raster uses Pillow's naive formula {@code R = (255 - K) - (255 - K) * C / 255}, no
+ *       profile (CMYK JPEGs do not reach this: TwelveMonkeys converts them while decoding);
  *   <li>anything else (YCbCr rasters, premultiplied or float samples) goes through Java's color
  *       model to sRGB.
  * </ul>

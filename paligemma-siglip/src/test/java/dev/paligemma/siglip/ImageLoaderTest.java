@@ -193,6 +193,18 @@ class ImageLoaderTest {
         assertPixel(image, 2, 0, 95, 191, 191);
     }
 
+    @Test
+    void adobeCmykJpegDecodesCloseToPillow() {
+        // ink C=128, M=0, Y=0, K=64 stored inverted; Pillow's naive formula gives (95, 191, 191).
+        // TwelveMonkeys converts CMYK itself (no embedded profile here) and lands within a level.
+        RgbImage image = LOADER.decode(TestImages.adobeCmykJpeg(16, 16, new int[] {127, 255, 255, 191}), "cmyk.jpg");
+        int[] pillow = {95, 191, 191};
+        for (int c = 0; c < 3; c++) {
+            int v = image.sample(8, 8, c);
+            assertTrue(Math.abs(v - pillow[c]) <= 2, "channel " + c + ": " + v + " vs Pillow " + pillow[c]);
+        }
+    }
+
     /** A CMYK colour space only for its type: the conversion under test never calls toRGB. */
     private static final class FakeCmyk extends ColorSpace {
         FakeCmyk() {

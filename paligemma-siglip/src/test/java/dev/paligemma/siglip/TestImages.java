@@ -104,6 +104,47 @@ final class TestImages {
         return out.toByteArray();
     }
 
+    /**
+     * A 4-channel JPEG written by the JDK's own writer from raw stored values, with an Adobe APP14
+     * segment (transform 0) inserted after SOI: how Photoshop-style CMYK JPEGs look. Adobe CMYK
+     * stores inverted ink values, so {@code stored} is 255 minus the ink.
+     */
+    static byte[] adobeCmykJpeg(int width, int height, int[] stored) {
+        java.awt.image.WritableRaster raster = java.awt.image.Raster.createInterleavedRaster(
+                java.awt.image.DataBuffer.TYPE_BYTE, width, height, 4, null);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                raster.setPixel(x, y, stored);
+            }
+        }
+        ImageWriter writer = null;
+        for (var it = ImageIO.getImageWritersByFormatName("jpeg"); it.hasNext(); ) {
+            ImageWriter candidate = it.next();
+            if (candidate.getClass().getName().startsWith("com.sun.")) {
+                writer = candidate;
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (MemoryCacheImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
+            writer.setOutput(stream);
+            ImageWriteParam param = writer.getDefaultWriteParam();
+            param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+            param.setCompressionQuality(1f);
+            writer.write(null, new IIOImage(raster, null, null), param);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            writer.dispose();
+        }
+        byte[] plain = out.toByteArray();
+        byte[] adobe = {(byte) 0xFF, (byte) 0xEE, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0};
+        byte[] jpeg = new byte[plain.length + adobe.length];
+        System.arraycopy(plain, 0, jpeg, 0, 2);
+        System.arraycopy(adobe, 0, jpeg, 2, adobe.length);
+        System.arraycopy(plain, 2, jpeg, 2 + adobe.length, plain.length - 2);
+        return jpeg;
+    }
+
     /** The JPEG with an Exif APP1 segment holding only an orientation tag inserted after SOI. */
     static byte[] withExifOrientation(byte[] jpeg, int orientation, boolean littleEndian) {
         ByteBuffer tiff = ByteBuffer.allocate(8 + 2 + 12 + 4)
