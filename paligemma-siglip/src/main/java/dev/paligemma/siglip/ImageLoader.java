@@ -43,8 +43,7 @@ public record ImageLoader(long maxPixels, boolean applyExifOrientation) {
     private static final String STREAM_NAME = "<stream>";
 
     static {
-        // in-memory streams only: ImageIO's default file cache writes temp files for stream input
-        ImageIO.setUseCache(false);
+        // registers plugins (TwelveMonkeys WebP/JPEG) visible to the context class loader too
         ImageIO.scanForPlugins();
     }
 
