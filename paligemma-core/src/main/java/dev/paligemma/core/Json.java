@@ -224,9 +224,14 @@ public final class Json {
             pos++;
         }
         boolean integral = true;
+        int intStart = pos;
         int digits = digits();
         if (digits == 0) {
             throw error("expected digits");
+        }
+        if (digits > 1 && text.charAt(intStart) == '0') {
+            pos = intStart;
+            throw error("leading zero in number");
         }
         if (pos < text.length() && text.charAt(pos) == '.') {
             pos++;

@@ -37,7 +37,12 @@ public final class Tensor {
         this.shape = shape.clone();
         this.data = data;
         this.source = source;
-        long expected = Math.multiplyExact(elementCount(this.shape), dtype.byteSize());
+        long expected;
+        try {
+            expected = Math.multiplyExact(elementCount(this.shape), dtype.byteSize());
+        } catch (ArithmeticException overflow) {
+            throw new InvalidArgumentException(source + ": tensor '" + name + "' shape " + Arrays.toString(shape) + " overflows");
+        }
         if (data.byteSize() != expected) {
             throw new CheckpointException(source + ": tensor '" + name + "' has " + data.byteSize()
                     + " bytes but shape " + Arrays.toString(shape) + " x " + dtype + " needs " + expected);
@@ -57,7 +62,7 @@ public final class Tensor {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("negative dimension " + d);
+                throw new InvalidArgumentException("negative dimension " + d + " in shape " + Arrays.toString(shape));
             }
             n = Math.multiplyExact(n, d);
         }

@@ -39,8 +39,10 @@ public record PaliGemmaConfig(VisionConfig vision, TextConfig text, int imageTok
         JsonConfig textJson = root.object("text_config");
         int vocab = root.integer("vocab_size", 257152, 1, 1 << 24);
         TextConfig text = TextConfig.parse(textJson, vocab);
-        int projection = root.integer("projection_dim", text.hiddenSize(), 1, 1 << 20);
-        VisionConfig vision = VisionConfig.parse(root.object("vision_config"), projection);
+        // transformers copies the top-level projection_dim into vision_config; its default (2048) only fits
+        // 3B-class decoders, so absent both we take the decoder width the projector must produce.
+        Integer projection = root.has("projection_dim") ? root.integer("projection_dim", null, 1, 1 << 20) : null;
+        VisionConfig vision = VisionConfig.parse(root.object("vision_config"), projection, text.hiddenSize());
         Set<Integer> eos = new LinkedHashSet<>();
         for (int id : root.integers("eos_token_id")) {
             eos.add(id);

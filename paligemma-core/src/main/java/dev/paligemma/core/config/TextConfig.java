@@ -28,7 +28,9 @@ public record TextConfig(String modelType, int hiddenSize, int intermediateSize,
             case "gemma2" -> true;
             default -> throw t.error("model_type", "is '" + type + "'; supported: gemma (PaliGemma 1), gemma2 (PaliGemma 2)");
         };
-        int heads = t.integer("num_attention_heads", null, 1, 1024);
+        // Defaults are transformers' GemmaConfig / Gemma2Config ones: hub configs omit keys equal to them
+        // (PaliGemma 2 3B's text_config has no num_attention_heads, relying on Gemma2Config's 8).
+        int heads = t.integer("num_attention_heads", gemma2 ? 8 : 16, 1, 1024);
         int kvHeads = t.integer("num_key_value_heads", gemma2 ? 4 : 16, 1, 1024);
         if (heads % kvHeads != 0) {
             throw t.error("num_key_value_heads", "(" + kvHeads + ") does not divide num_attention_heads " + heads);
@@ -48,9 +50,9 @@ public record TextConfig(String modelType, int hiddenSize, int intermediateSize,
             throw t.error("rope_parameters.rope_type", "is '" + ropeType + "'; only default RoPE is supported");
         }
         return new TextConfig(type,
-                t.integer("hidden_size", null, 1, 1 << 16),
-                t.integer("intermediate_size", null, 1, 1 << 20),
-                t.integer("num_hidden_layers", null, 1, 1024),
+                t.integer("hidden_size", gemma2 ? 2304 : 3072, 1, 1 << 16),
+                t.integer("intermediate_size", gemma2 ? 9216 : 24576, 1, 1 << 20),
+                t.integer("num_hidden_layers", gemma2 ? 26 : 28, 1, 1024),
                 heads, kvHeads, headDim,
                 t.number("rms_norm_eps", 1e-6),
                 theta, act,
@@ -59,6 +61,14 @@ public record TextConfig(String modelType, int hiddenSize, int intermediateSize,
                 gemma2 ? t.number("query_pre_attn_scalar", 256) : headDim,
                 gemma2 ? t.optionalNumber("attn_logit_softcapping", 50.0, 0) : 0,
                 gemma2 ? t.optionalNumber("final_logit_softcapping", 30.0, 0) : 0,
-                gemma2 ? (int) t.optionalNumber("sliding_window", 4096, 0) : 0);
+                gemma2 ? slidingWindow(t) : 0);
+    }
+
+    private static int slidingWindow(JsonConfig t) {
+        double w = t.optionalNumber("sliding_window", 4096, 0);
+        if (w < 0 || w != Math.rint(w) || w > Integer.MAX_VALUE) {
+            throw t.error("sliding_window", "must be a non-negative integer or null, got " + w);
+        }
+        return (int) w;
     }
 }

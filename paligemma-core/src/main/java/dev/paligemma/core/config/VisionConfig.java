@@ -26,27 +26,29 @@ public record VisionConfig(int hiddenSize, int intermediateSize, int numHiddenLa
         return hiddenSize / numAttentionHeads;
     }
 
-    static VisionConfig parse(JsonConfig v, int projectionDimDefault) {
+    /** @param projectionDim the top-level {@code projection_dim}, which (as in transformers) overrides vision_config's */
+    static VisionConfig parse(JsonConfig v, Integer projectionDim, int projectionDimDefault) {
         String type = v.string("model_type", "siglip_vision_model");
         if (!type.equals("siglip_vision_model")) {
             throw v.error("model_type", "is '" + type + "'; only siglip_vision_model is supported");
         }
-        int hidden = v.integer("hidden_size", null, 1, 1 << 16);
-        int heads = v.integer("num_attention_heads", null, 1, 1024);
+        // Defaults are transformers' SiglipVisionConfig ones (patch 16, not PaliGemma's 14: hub configs state 14).
+        int hidden = v.integer("hidden_size", 768, 1, 1 << 16);
+        int heads = v.integer("num_attention_heads", 12, 1, 1024);
         if (hidden % heads != 0) {
             throw v.error("num_attention_heads", "(" + heads + ") does not divide hidden_size " + hidden);
         }
         int image = v.integer("image_size", 224, 1, 1 << 14);
-        int patch = v.integer("patch_size", 14, 1, 1 << 10);
+        int patch = v.integer("patch_size", 16, 1, 1 << 10);
         if (image % patch != 0) {
             throw v.error("patch_size", "(" + patch + ") does not divide image_size " + image);
         }
         return new VisionConfig(hidden,
-                v.integer("intermediate_size", null, 1, 1 << 20),
-                v.integer("num_hidden_layers", null, 1, 1024),
+                v.integer("intermediate_size", 3072, 1, 1 << 20),
+                v.integer("num_hidden_layers", 12, 1, 1024),
                 heads, image, patch,
                 v.integer("num_channels", 3, 1, 16),
                 v.number("layer_norm_eps", 1e-6),
-                v.integer("projection_dim", projectionDimDefault, 1, 1 << 20));
+                projectionDim != null ? projectionDim : v.integer("projection_dim", projectionDimDefault, 1, 1 << 20));
     }
 }
