@@ -65,10 +65,17 @@ public final class Checkpoint implements AutoCloseable {
             Map<String, String> weightMap = readIndex(index);
             Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
             for (String shard : new java.util.LinkedHashSet<>(weightMap.values())) {
-                if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..") || shard.equals(".")) {
-                    throw new CheckpointException(index + ": shard name '" + shard + "' is not a plain file name");
+                if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..") || shard.equals(".")
+                        || shard.chars().anyMatch(c -> c < 0x20 || c == 0x7F)) {
+                    throw new CheckpointException(index + ": shard name '" + shard.replaceAll("\\p{Cntrl}", "?")
+                            + "' is not a plain file name");
                 }
-                Path p = dir.resolve(shard);
+                Path p;
+                try {
+                    p = dir.resolve(shard);
+                } catch (java.nio.file.InvalidPathException e) {
+                    throw new CheckpointException(index + ": shard name '" + shard + "' is not a valid file name here", e);
+                }
                 if (!Files.isRegularFile(p)) {
                     throw new CheckpointException(index + ": shard '" + shard + "' named by the index is missing from " + dir);
                 }
