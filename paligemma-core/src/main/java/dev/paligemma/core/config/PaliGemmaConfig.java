@@ -59,8 +59,10 @@ public record PaliGemmaConfig(VisionConfig vision, TextConfig text, int imageTok
             throw root.error("image_token_index", "is " + imageToken + ", outside the vocabulary of " + text.vocabSize());
         }
         String dtype = root.has("dtype") ? root.string("dtype", null) : root.string("torch_dtype", "float32");
-        return new PaliGemmaConfig(vision, text, imageToken,
-                root.integer("bos_token_id", 2), root.integer("pad_token_id", 0), List.copyOf(eos), dtype);
+        // the decoder indexes its embedding table with these ids, so they must lie inside it
+        int bos = root.integer("bos_token_id", 2, 0, text.vocabSize() - 1);
+        int pad = root.integer("pad_token_id", 0, 0, text.vocabSize() - 1);
+        return new PaliGemmaConfig(vision, text, imageToken, bos, pad, List.copyOf(eos), dtype);
     }
 
     private static void addEos(Set<Integer> into, JsonConfig json, String key, int vocabSize) {
