@@ -43,7 +43,10 @@ public final class Segmenter {
         if (imageWidth < 1 || imageHeight < 1 || box.x2() > imageWidth || box.y2() > imageHeight) {
             throw new InvalidArgumentException("box " + box + " does not fit an image of " + imageWidth + "x" + imageHeight);
         }
-        boolean[] pixels = new boolean[imageWidth * imageHeight];
+        if ((long) imageWidth * imageHeight > Integer.MAX_VALUE) {
+            throw new InvalidArgumentException("image of " + imageWidth + "x" + imageHeight + " is too large for a mask");
+        }
+        long[] bits = new long[(int) (((long) imageWidth * imageHeight + 63) >>> 6)];
         int bw = box.width();
         int bh = box.height();
         if (bw > 0 && bh > 0) {
@@ -51,11 +54,12 @@ public final class Segmenter {
             for (int y = 0; y < bh; y++) {
                 for (int x = 0; x < bw; x++) {
                     if (resized[y * bw + x] > 0f) {
-                        pixels[(box.y1() + y) * imageWidth + box.x1() + x] = true;
+                        int i = (box.y1() + y) * imageWidth + box.x1() + x;
+                        bits[i >>> 6] |= 1L << i;
                     }
                 }
             }
         }
-        return Mask.of(imageWidth, imageHeight, pixels);
+        return new Mask(imageWidth, imageHeight, bits);
     }
 }
