@@ -48,6 +48,7 @@ class MaskDecoderTest {
                 maxDiff = Math.max(maxDiff, Math.abs(got[i] - mask64[row * 4096 + i]));
             }
             assertTrue(maxDiff <= TOLERANCE, "row " + row + " max abs diff " + maxDiff);
+            System.out.println("mask64 row " + row + ": max abs diff " + maxDiff);
         }
     }
 
