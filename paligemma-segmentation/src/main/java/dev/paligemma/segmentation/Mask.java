@@ -1,5 +1,6 @@
 package dev.paligemma.segmentation;
 
+import dev.paligemma.core.Box;
 import dev.paligemma.core.InvalidArgumentException;
 
 import java.io.ByteArrayOutputStream;

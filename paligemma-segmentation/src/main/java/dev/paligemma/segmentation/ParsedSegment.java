@@ -1,5 +1,6 @@
 package dev.paligemma.segmentation;
 
+import dev.paligemma.core.Box;
 import java.util.List;
 
 /**

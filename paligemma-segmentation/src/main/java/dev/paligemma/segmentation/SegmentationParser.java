@@ -1,5 +1,6 @@
 package dev.paligemma.segmentation;
 
+import dev.paligemma.core.Box;
 import dev.paligemma.core.InvalidArgumentException;
 
 import java.util.ArrayList;
@@ -99,19 +100,11 @@ public final class SegmentationParser {
                 return null;
             }
         }
-        int y1 = toPixel(locs[0], height);
-        int x1 = toPixel(locs[1], width);
-        int y2 = toPixel(locs[2], height);
-        int x2 = toPixel(locs[3], width);
-        if (y2 <= y1 || x2 <= x1) {
+        Box box = Box.fromLoc(locs[0], locs[1], locs[2], locs[3], width, height).orElse(null);
+        if (box == null) {
             return null;
         }
-        return new ParsedSegment(label, locs[0], locs[1], locs[2], locs[3], codes, new Box(x1, y1, x2, y2));
-    }
-
-    /** big_vision's evaluator: {@code int(loc / 1023 * size)}, in double precision, truncated. */
-    static int toPixel(int loc, int size) {
-        return (int) (loc / (double) MAX_LOC * size);
+        return new ParsedSegment(label, locs[0], locs[1], locs[2], locs[3], codes, box);
     }
 
     /** End of a {@code prefix + digits + '>'} token at {@code p}, or -1. */

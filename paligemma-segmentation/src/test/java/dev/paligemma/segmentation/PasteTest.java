@@ -1,5 +1,6 @@
 package dev.paligemma.segmentation;
 
+import dev.paligemma.core.Box;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

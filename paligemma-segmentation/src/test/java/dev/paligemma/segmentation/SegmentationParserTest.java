@@ -1,5 +1,6 @@
 package dev.paligemma.segmentation;
 
+import dev.paligemma.core.Box;
 import dev.paligemma.core.InvalidArgumentException;
 import org.junit.jupiter.api.Test;
 
@@ -78,12 +79,8 @@ class SegmentationParserTest {
 
     @Test
     void pixelMappingMatchesGoldenJson() {
-        // fixtures/segmentation/golden.json pixel boxes
-        assertEquals(23, SegmentationParser.toPixel(100, 240));
-        assertEquals(12, SegmentationParser.toPixel(40, 320));
-        assertEquals(164, SegmentationParser.toPixel(700, 240));
-        assertEquals(156, SegmentationParser.toPixel(500, 320));
-        assertEquals(563, SegmentationParser.toPixel(900, 640));
-        assertEquals(625, SegmentationParser.toPixel(1000, 640));
+        // fixtures/segmentation/golden.json pixel boxes (y1, x1, y2, x2)
+        assertEquals(new Box(12, 23, 156, 164), Box.fromLoc(100, 40, 700, 500, 320, 240).orElseThrow());
+        assertEquals(new Box(563, 4, 625, 28), Box.fromLoc(10, 900, 60, 1000, 640, 480).orElseThrow());
     }
 }
