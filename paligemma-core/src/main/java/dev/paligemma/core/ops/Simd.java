@@ -51,7 +51,7 @@ final class Simd {
      * {@link #L} IEEE half values at byte {@code off}, converted exactly to float32. JDK 25's incubator has
      * no half-precision conversion, so this rebuilds the bits: the exponent/mantissa field shifted into a
      * float32 and scaled by 2^112 re-biases normals and subnormals alike; infinities and NaNs (exponent 31)
-     * get the float32 all-ones exponent with the mantissa (payload) kept.
+     * get the float32 all-ones exponent with the mantissa (payload) kept, NaNs made quiet.
      */
     static FloatVector f16(MemorySegment seg, long off) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
@@ -59,7 +59,10 @@ final class Simd {
         IntVector shifted = em.lanewise(VectorOperators.LSHL, 13);
         IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
         VectorMask<Integer> special = em.compare(VectorOperators.GE, 0x7C00);
-        IntVector bits = finite.blend(shifted.or(0x7F800000), special);
+        IntVector inf = shifted.or(0x7F800000);
+        // NaNs come out quiet, as Float.float16ToFloat makes them
+        IntVector nonFinite = inf.blend(inf.or(0x00400000), em.compare(VectorOperators.GT, 0x7C00));
+        IntVector bits = finite.blend(nonFinite, special);
         return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 }
