@@ -106,7 +106,7 @@ public final class Matmul {
             switch (dt) {
                 case F32 -> rowsF32(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
                 case BF16 -> rowsBf16(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
-                default -> rowsF16(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
+                default -> rowsF16Decoded(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
             }
         });
     }
@@ -188,15 +188,66 @@ public final class Matmul {
         for (int p0 = 0; p0 < k; p0 += KC) {
             int p1 = Math.min(k, p0 + KC);
             boolean acc = p0 > 0;
+            if (dt == DType.F16) {
+                // the half decoder is too large to inline 4x into a tile, so the block's slice is decoded once
+                // into a small per-thread buffer (reused by all n rows) and multiplied as float32
+                int kc = p1 - p0;
+                float[] buf = scratch((j1 - j0) * kc);
+                for (int j = j0; j < j1; j++) {
+                    Simd.decodeF16(w, wBase + j * ldw + 2L * p0, buf, (j - j0) * kc, kc);
+                }
+                MemorySegment bs = MemorySegment.ofArray(buf);
+                long bBase = -(long) j0 * kc * 4 - 4L * p0;
+                for (int i = 0; i < n; i += 4) {
+                    for (int j = j0; j < j1; j += 4) {
+                        tileF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, p0, p1, c, cOff, ldc, acc);
+                    }
+                }
+                continue;
+            }
             for (int i = 0; i < n; i += 4) {
                 for (int j = j0; j < j1; j += 4) {
                     switch (dt) {
                         case F32 -> tileF32(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
-                        case BF16 -> tileBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
-                        default -> tileF16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
+                        default -> tileBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
                     }
                 }
             }
+        }
+    }
+
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /** A per-thread float buffer of at least {@code size} (no allocation once warm). */
+    static float[] scratch(int size) {
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < size) {
+            holder[0] = new float[size];
+        }
+        return holder[0];
+    }
+
+    /** Matvec rows for F16 weights: each row decoded into a per-thread buffer, then a float32 dot product. */
+    static void rowsF16Decoded(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
+        int chunk = Math.min(k, 4096);
+        float[] buf = scratch(chunk);
+        for (int j = r0; j < r1; j++) {
+            long wo = wBase + j * ldw;
+            float s = 0;
+            for (int p0 = 0; p0 < k; p0 += chunk) {
+                int len = Math.min(chunk, k - p0);
+                Simd.decodeF16(w, wo + 2L * p0, buf, 0, len);
+                FloatVector a = FloatVector.zero(F);
+                int q = 0;
+                for (; q + L <= len; q += L) {
+                    a = FloatVector.fromArray(F, buf, q).fma(FloatVector.fromArray(F, x, xOff + p0 + q), a);
+                }
+                s += a.reduceLanes(ADD);
+                for (; q < len; q++) {
+                    s += buf[q] * x[xOff + p0 + q];
+                }
+            }
+            out[outOff + j] = s;
         }
     }
 
@@ -488,119 +539,4 @@ public final class Matmul {
             out[outOff + j] = s0;
         }
     }
-
-    /** 4x4 register tile over {@code [p0, p1)} for F16 weights; rows beyond the edge repeat the last row and are not stored. */
-    static void tileF16(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int p0, int p1, float[] c, int cOff, int ldc, boolean accumulate) {
-        int ni = Math.min(4, n - i);
-        int nj = Math.min(4, j1 - j);
-        int x0 = xOff + i * ldx;
-        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
-        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
-        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
-        long w0 = wBase + j * ldw;
-        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
-        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
-        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int pv = p0 + (p1 - p0) / L * L;
-        for (int p = p0; p < pv; p += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + p);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + p);
-            FloatVector v2 = FloatVector.fromArray(F, x, x2 + p);
-            FloatVector v3 = FloatVector.fromArray(F, x, x3 + p);
-            long o = (long) p * 2;
-            FloatVector b = Simd.f16(w, w0 + o);
-            a00 = v0.fma(b, a00);
-            a10 = v1.fma(b, a10);
-            a20 = v2.fma(b, a20);
-            a30 = v3.fma(b, a30);
-            b = Simd.f16(w, w1 + o);
-            a01 = v0.fma(b, a01);
-            a11 = v1.fma(b, a11);
-            a21 = v2.fma(b, a21);
-            a31 = v3.fma(b, a31);
-            b = Simd.f16(w, w2 + o);
-            a02 = v0.fma(b, a02);
-            a12 = v1.fma(b, a12);
-            a22 = v2.fma(b, a22);
-            a32 = v3.fma(b, a32);
-            b = Simd.f16(w, w3 + o);
-            a03 = v0.fma(b, a03);
-            a13 = v1.fma(b, a13);
-            a23 = v2.fma(b, a23);
-            a33 = v3.fma(b, a33);
-        }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
-        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
-        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
-        for (int p = pv; p < p1; p++) {
-            float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
-            long o = (long) p * 2;
-            float b0 = getF16(w, w0 + o), b1 = getF16(w, w1 + o), b2 = getF16(w, w2 + o), b3 = getF16(w, w3 + o);
-            s00 += v0 * b0; s01 += v0 * b1; s02 += v0 * b2; s03 += v0 * b3;
-            s10 += v1 * b0; s11 += v1 * b1; s12 += v1 * b2; s13 += v1 * b3;
-            s20 += v2 * b0; s21 += v2 * b1; s22 += v2 * b2; s23 += v2 * b3;
-            s30 += v3 * b0; s31 += v3 * b1; s32 += v3 * b2; s33 += v3 * b3;
-        }
-        int r = cOff + i * ldc + j;
-        put(c, r, nj, accumulate, s00, s01, s02, s03);
-        if (ni > 1) {
-            put(c, r + ldc, nj, accumulate, s10, s11, s12, s13);
-        }
-        if (ni > 2) {
-            put(c, r + 2 * ldc, nj, accumulate, s20, s21, s22, s23);
-        }
-        if (ni > 3) {
-            put(c, r + 3 * ldc, nj, accumulate, s30, s31, s32, s33);
-        }
-    }
-
-    /** Output rows {@code [r0, r1)} of a matrix-vector product with F16 weights, four rows per pass. */
-    static void rowsF16(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
-        int pv = k / L * L;
-        int j = r0;
-        for (; j + 4 <= r1; j += 4) {
-            long w0 = wBase + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int p = 0; p < pv; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xOff + p);
-                long o = (long) p * 2;
-                a0 = Simd.f16(w, w0 + o).fma(v, a0);
-                a1 = Simd.f16(w, w1 + o).fma(v, a1);
-                a2 = Simd.f16(w, w2 + o).fma(v, a2);
-                a3 = Simd.f16(w, w3 + o).fma(v, a3);
-            }
-            float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
-            for (int p = pv; p < k; p++) {
-                float v = x[xOff + p];
-                long o = (long) p * 2;
-                s0 += v * getF16(w, w0 + o);
-                s1 += v * getF16(w, w1 + o);
-                s2 += v * getF16(w, w2 + o);
-                s3 += v * getF16(w, w3 + o);
-            }
-            out[outOff + j] = s0;
-            out[outOff + j + 1] = s1;
-            out[outOff + j + 2] = s2;
-            out[outOff + j + 3] = s3;
-        }
-        for (; j < r1; j++) {
-            long w0 = wBase + j * ldw;
-            FloatVector a0 = FloatVector.zero(F);
-            for (int p = 0; p < pv; p += L) {
-                a0 = Simd.f16(w, w0 + (long) p * 2).fma(FloatVector.fromArray(F, x, xOff + p), a0);
-            }
-            float s0 = a0.reduceLanes(ADD);
-            for (int p = pv; p < k; p++) {
-                s0 += x[xOff + p] * getF16(w, w0 + (long) p * 2);
-            }
-            out[outOff + j] = s0;
-        }
-    }
-
 }

@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -58,11 +57,27 @@ final class Simd {
         IntVector em = h.and(0x7FFF);
         IntVector shifted = em.lanewise(VectorOperators.LSHL, 13);
         IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        VectorMask<Integer> special = em.compare(VectorOperators.GE, 0x7C00);
-        IntVector inf = shifted.or(0x7F800000);
-        // NaNs come out quiet, as Float.float16ToFloat makes them
-        IntVector nonFinite = inf.blend(inf.or(0x00400000), em.compare(VectorOperators.GT, 0x7C00));
-        IntVector bits = finite.blend(nonFinite, special);
+        // lane masks as all-ones/zero ints (cheaper than VectorMask blends here): em >= 0x7C00 sets bit 15 of
+        // em + 0x400 (infinity or NaN), em > 0x7C00 sets it in em + 0x3FF (NaN, made quiet as
+        // Float.float16ToFloat does)
+        IntVector special = em.add(0x400).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 31);
+        IntVector nan = em.add(0x3FF).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 31);
+        IntVector nonFinite = shifted.or(0x7F800000).or(nan.and(0x00400000));
+        IntVector bits = finite.and(special.not()).or(nonFinite.and(special));
         return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
+
+    /** Decodes {@code len} halves at byte {@code off} into {@code dst[dstOff..]}; kept out of the tiles so they stay small enough to inline. */
+    static void decodeF16(MemorySegment seg, long off, float[] dst, int dstOff, int len) {
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            f16(seg, off + 2L * i).intoArray(dst, dstOff + i);
+        }
+        for (; i < len; i++) {
+            dst[dstOff + i] = Float.float16ToFloat(seg.get(I16, off + 2L * i));
+        }
+    }
+
+    private static final java.lang.foreign.ValueLayout.OfShort I16 =
+            java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 }
