@@ -13,6 +13,9 @@ import dev.paligemma.gemma.DecoderInput;
 import dev.paligemma.gemma.GemmaModel;
 import dev.paligemma.gemma.GenerationOptions;
 import dev.paligemma.gemma.GenerationResult;
+import dev.paligemma.segmentation.MaskDecoder;
+import dev.paligemma.segmentation.Segmentation;
+import dev.paligemma.segmentation.Segmenter;
 import dev.paligemma.siglip.ImageLoader;
 import dev.paligemma.siglip.ImagePreprocessor;
 import dev.paligemma.siglip.Resample;
@@ -194,6 +197,53 @@ public final class PaliGemma implements AutoCloseable {
     public List<Detection> detect(RgbImage image, List<String> labels) {
         return detections(generate(embed(image), detectPrompt(labels), GenerationOptions.greedy(DEFAULT_MAX_TOKENS)),
                 image.width(), image.height());
+    }
+
+    /** Name of the VQ-VAE mask decoder file {@link #segment(RgbImage, String)} looks for beside the checkpoint. */
+    public static final String VAE_FILE = "vae-oid.npz";
+
+    /**
+     * {@code "segment <label>"}: every segmented object, its box and its mask over the whole image,
+     * using {@code vae-oid.npz} from the checkpoint directory.
+     *
+     * @throws CheckpointException if the file is absent (it says where to get it)
+     */
+    public List<Segmentation> segment(RgbImage image, String label) {
+        return segment(image, label, maskDecoder());
+    }
+
+    /** {@code "segment <label>"} with an explicitly loaded mask decoder ({@link MaskDecoder#load}). */
+    public List<Segmentation> segment(RgbImage image, String label, MaskDecoder vae) {
+        Objects.requireNonNull(vae, "vae");
+        requireText("label", label);
+        Generation g = generate(embed(image), "segment " + label.strip(), GenerationOptions.greedy(DEFAULT_MAX_TOKENS));
+        return new Segmenter(vae).segment(g.text(), image.width(), image.height());
+    }
+
+    private volatile MaskDecoder defaultVae;
+
+    private MaskDecoder maskDecoder() {
+        MaskDecoder vae = defaultVae;
+        if (vae == null) {
+            synchronized (this) {
+                if (defaultVae == null) {
+                    defaultVae = MaskDecoder.load(locateVae(directory));
+                }
+                vae = defaultVae;
+            }
+        }
+        return vae;
+    }
+
+    /** {@code vae-oid.npz} beside the checkpoint, or an error that says where to get it. */
+    public static Path locateVae(Path checkpointDir) {
+        Path p = checkpointDir.resolve(VAE_FILE);
+        if (!Files.isRegularFile(p)) {
+            throw new dev.paligemma.core.CheckpointException(p + ": mask decoder not found; segmentation needs big_vision's "
+                    + VAE_FILE + " (download https://storage.googleapis.com/big_vision/paligemma/vae-oid.npz into the "
+                    + "checkpoint directory, or pass its path)");
+        }
+        return p;
     }
 
     /** Parses a detection answer into boxes on an image of the given size. */
