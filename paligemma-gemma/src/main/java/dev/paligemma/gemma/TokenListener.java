@@ -7,7 +7,10 @@ package dev.paligemma.gemma;
  */
 @FunctionalInterface
 public interface TokenListener {
-    /** @param index 0-based index of the token in the output; @param tokenId the token */
+    /**
+     * @param index   0-based index of the token in the output
+     * @param tokenId the token
+     */
     void onToken(int index, int tokenId);
 
     /** A listener that ignores every token. */
