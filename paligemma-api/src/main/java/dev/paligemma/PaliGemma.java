@@ -169,6 +169,29 @@ public final class PaliGemma implements AutoCloseable {
         });
     }
 
+    /**
+     * Runs the vision tower on pixel values that are already preprocessed ({@code [batch, 3, S, S]},
+     * values in [-1, 1]), e.g. made by another pipeline or taken from a reference run. Detections are
+     * then mapped onto an image of {@code S x S} pixels.
+     */
+    public ImageEmbedding embedPixels(float[] pixelValues, int batch) {
+        int side = config.vision().imageSize();
+        long expected = (long) batch * 3 * side * side;
+        if (pixelValues == null || batch < 1 || pixelValues.length != expected) {
+            throw new InvalidArgumentException("pixelValues: expected [" + batch + ", 3, " + side + ", " + side + "] = "
+                    + expected + " floats, got " + (pixelValues == null ? "null" : pixelValues.length));
+        }
+        return withModel(() -> {
+            long t0 = System.nanoTime();
+            float[] rows = vision.imageFeatures(pixelValues, batch);
+            List<ImageEmbedding.ImageSize> sizes = new ArrayList<>();
+            for (int i = 0; i < batch; i++) {
+                sizes.add(new ImageEmbedding.ImageSize(side, side));
+            }
+            return new ImageEmbedding(rows, batch, config.imageTokens(), config.text().hiddenSize(), sizes, System.nanoTime() - t0);
+        });
+    }
+
     /** {@link #embed(List)} of one image. */
     public ImageEmbedding embed(RgbImage image) {
         return embed(List.of(Objects.requireNonNull(image, "image")));
