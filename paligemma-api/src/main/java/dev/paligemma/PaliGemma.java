@@ -52,7 +52,11 @@ public final class PaliGemma implements AutoCloseable {
     private final ImagePreprocessor preprocessor;
     private final ImageLoader imageLoader;
     private final long loadNanos;
+    /** Longest {@link #close()} waits for running calls to notice cancellation before unmapping anyway. */
+    private static final long CLOSE_WAIT_NANOS = 60_000_000_000L;
+
     private final AtomicInteger active = new AtomicInteger();
+    private final java.util.Set<CancellationToken> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     private PaliGemma(Path directory, Checkpoint checkpoint, PaliGemmaConfig config, Tokenizer tokenizer, VisionTower vision,
@@ -320,8 +324,18 @@ public final class PaliGemma implements AutoCloseable {
             int[] text = promptTokens(prompt);
             DecoderInput input = decoder.input(images.rowsShared(), images.rowCount(), text);
             StreamingDecoder streaming = stream == null ? null : new StreamingDecoder(tokenizer, stream);
-            GenerationResult r = decoder.generate(input, options,
-                    streaming == null ? (i, id) -> { } : streaming, cancel, logits == null ? null : logits::onStep);
+            CancellationToken call = CancellationToken.childOf(cancel);
+            running.add(call);
+            GenerationResult r;
+            try {
+                r = decoder.generate(input, options,
+                        streaming == null ? (i, id) -> { } : streaming, call, logits == null ? null : logits::onStep);
+            } finally {
+                running.remove(call);
+            }
+            if (closed) {
+                throw new PaliGemmaException("model " + directory + " was closed during generation");
+            }
             int[] ids = r.tokenArray();
             return new Generation(tokenizer.decode(ids), r.tokens(), r.stopReason(), r.prefixLength(),
                     Duration.ofNanos(images.encodeNanos()), r.prefillTime(), r.decodeTime());
@@ -365,10 +379,28 @@ public final class PaliGemma implements AutoCloseable {
         }
     }
 
-    /** Unmaps the weights. Calls still running fail with a {@link PaliGemmaException}. */
+    /**
+     * Unmaps the weights. Generations still running are cancelled and fail with a
+     * {@link PaliGemmaException}; close waits for them to stop before unmapping. Idempotent.
+     */
     @Override
     public void close() {
-        closed = true;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        for (CancellationToken t : running) {
+            t.cancel();
+        }
+        long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
+        while (active.get() > 0 && System.nanoTime() - deadline < 0) {
+            for (CancellationToken t : running) {
+                t.cancel();
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
         checkpoint.close();
     }
 }
