@@ -1,5 +1,7 @@
 package dev.paligemma;
 
+import dev.paligemma.core.Box;
+
 import java.util.OptionalDouble;
 
 /**

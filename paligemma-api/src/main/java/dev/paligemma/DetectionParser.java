@@ -1,5 +1,7 @@
 package dev.paligemma;
 
+import dev.paligemma.core.Box;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;
@@ -28,11 +30,9 @@ final class DetectionParser {
             if (!m.matches()) {
                 continue;
             }
-            Box box = Box.fromLoc(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-                    Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)), imageWidth, imageHeight);
-            if (box != null) {
-                out.add(new Detection(m.group(5), box, OptionalDouble.empty()));
-            }
+            Box.fromLoc(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+                    Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)), imageWidth, imageHeight)
+                    .ifPresent(box -> out.add(new Detection(m.group(5), box, OptionalDouble.empty())));
         }
         return out;
     }

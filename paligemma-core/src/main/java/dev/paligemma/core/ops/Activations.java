@@ -1,61 +1,130 @@
 package dev.paligemma.core.ops;
 
+import static dev.paligemma.core.ops.Simd.F;
+import static dev.paligemma.core.ops.Simd.L;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 /**
- * Elementwise functions. STUB: scalar; the kernel layer issue vectorises them.
+ * Elementwise functions, vectorised with a scalar tail. Transcendentals use the Vector API's
+ * {@code EXP}/{@code TANH} (a few ulp in float32) and {@link Math} in the tail.
  */
 public final class Activations {
+    private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
+    private static final float GELU_C = 0.044715f;
+
     private Activations() {
     }
 
-    /** GeLU, tanh approximation ({@code gelu_pytorch_tanh}), in place. */
+    /**
+     * GeLU, tanh approximation ({@code gelu_pytorch_tanh}), in place. Evaluated as the identical
+     * {@code v / (1 + exp(-2u))}, {@code u = sqrt(2/pi) (v + 0.044715 v^3)}, which avoids the cancellation
+     * in {@code 1 + tanh(u)} for negative inputs.
+     */
     public static void geluTanh(float[] x, int off, int len) {
-        for (int i = off; i < off + len; i++) {
+        int i = off;
+        int end = off + len;
+        if (Simd.vector()) {
+            for (; i + L <= end; i += L) {
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                FloatVector u = v.mul(v).mul(v).mul(GELU_C).add(v).mul(-2f * SQRT_2_OVER_PI);
+                v.div(u.lanewise(VectorOperators.EXP).add(1f)).intoArray(x, i);
+            }
+        }
+        for (; i < end; i++) {
             float v = x[i];
-            x[i] = (float) (0.5 * v * (1 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+            float u = -2f * SQRT_2_OVER_PI * (v + GELU_C * v * v * v);
+            x[i] = (float) (v / (1 + Math.exp(u)));
         }
     }
 
     /** {@code x = cap * tanh(x / cap)}, in place (Gemma 2 attention and final-logit softcapping). */
     public static void softcap(float[] x, int off, int len, float cap) {
-        for (int i = off; i < off + len; i++) {
-            x[i] = (float) (cap * Math.tanh(x[i] / cap));
+        int i = off;
+        int end = off + len;
+        float inv = 1 / cap;
+        if (Simd.vector()) {
+            for (; i + L <= end; i += L) {
+                FloatVector.fromArray(F, x, i).mul(inv).lanewise(VectorOperators.TANH).mul(cap).intoArray(x, i);
+            }
+        }
+        for (; i < end; i++) {
+            x[i] = (float) (cap * Math.tanh(x[i] * inv));
         }
     }
 
     /** Numerically stable softmax over {@code x[off, off+len)}, in place. */
     public static void softmax(float[] x, int off, int len) {
+        int end = off + len;
+        boolean vector = Simd.vector();
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = off; i < off + len; i++) {
+        int i = off;
+        if (vector) {
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (; i + L <= end; i += L) {
+                m = m.max(FloatVector.fromArray(F, x, i));
+            }
+            max = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < end; i++) {
             max = Math.max(max, x[i]);
         }
-        float sum = 0;
-        for (int i = off; i < off + len; i++) {
-            x[i] = (float) Math.exp(x[i] - max);
-            sum += x[i];
+        double sum = 0;
+        i = off;
+        if (vector) {
+            FloatVector s = FloatVector.zero(F);
+            for (; i + L <= end; i += L) {
+                FloatVector e = FloatVector.fromArray(F, x, i).sub(max).lanewise(VectorOperators.EXP);
+                e.intoArray(x, i);
+                s = s.add(e);
+            }
+            sum = s.reduceLanes(VectorOperators.ADD);
         }
-        float inv = 1 / sum;
-        for (int i = off; i < off + len; i++) {
-            x[i] *= inv;
+        for (; i < end; i++) {
+            float e = (float) Math.exp(x[i] - max);
+            x[i] = e;
+            sum += e;
         }
+        scale(x, off, len, (float) (1 / sum));
     }
 
     /** {@code dst[dOff + i] += src[sOff + i]}. */
     public static void add(float[] dst, int dOff, float[] src, int sOff, int len) {
-        for (int i = 0; i < len; i++) {
+        int i = 0;
+        if (Simd.vector()) {
+            for (; i + L <= len; i += L) {
+                FloatVector.fromArray(F, dst, dOff + i).add(FloatVector.fromArray(F, src, sOff + i)).intoArray(dst, dOff + i);
+            }
+        }
+        for (; i < len; i++) {
             dst[dOff + i] += src[sOff + i];
         }
     }
 
     /** {@code dst[dOff + i] *= src[sOff + i]}. */
     public static void multiply(float[] dst, int dOff, float[] src, int sOff, int len) {
-        for (int i = 0; i < len; i++) {
+        int i = 0;
+        if (Simd.vector()) {
+            for (; i + L <= len; i += L) {
+                FloatVector.fromArray(F, dst, dOff + i).mul(FloatVector.fromArray(F, src, sOff + i)).intoArray(dst, dOff + i);
+            }
+        }
+        for (; i < len; i++) {
             dst[dOff + i] *= src[sOff + i];
         }
     }
 
     /** {@code x[off + i] *= s}. */
     public static void scale(float[] x, int off, int len, float s) {
-        for (int i = off; i < off + len; i++) {
+        int i = off;
+        int end = off + len;
+        if (Simd.vector()) {
+            for (; i + L <= end; i += L) {
+                FloatVector.fromArray(F, x, i).mul(s).intoArray(x, i);
+            }
+        }
+        for (; i < end; i++) {
             x[i] *= s;
         }
     }

@@ -1,14 +1,43 @@
 package dev.paligemma.core.ops;
 
+import static dev.paligemma.core.ops.Simd.F;
+import static dev.paligemma.core.ops.Simd.L;
+import static jdk.incubator.vector.VectorOperators.ADD;
+
+import dev.paligemma.core.DType;
+import dev.paligemma.core.InvalidArgumentException;
 import dev.paligemma.core.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.FloatVector;
 
 /**
  * Matrix products. Weights are checkpoint tensors in their row-major {@code [m, k]} layout (F32, BF16 or
- * F16, converted to float32 in registers); activations are float32 arrays.
+ * F16, read straight from the tensor's memory segment and converted to float32 in registers); activations
+ * are float32 arrays.
  *
- * <p>STUB: plain scalar loops; the kernel layer issue replaces the bodies with Vector API kernels.
+ * <p>{@link #matmul} (prefill, vision encoder) computes 4x4 output tiles as 16 vector dot products, so each
+ * loaded (and widened) weight vector feeds four FMAs and each activation vector four more. Work is cut into
+ * blocks of {@value #MB} weight rows spread over {@link Parallel}; inside a block, k is cut into
+ * {@value #KC}-wide slices so the block's weights stay in L2 while every activation row streams past them,
+ * which makes each weight byte come from memory once. {@link #matvec} (decoding) is bandwidth-bound: each
+ * thread streams a contiguous row block, four rows per pass sharing each activation load.
  */
 public final class Matmul {
+    /** Weight rows per parallel task in {@link #matmul}. */
+    static final int MB = 64;
+    /** k slice (a multiple of every vector length): 4 activation rows of it fit L1, 64 weight rows L2. */
+    static final int KC = 2048;
+    /** Multiply-adds below which attention products run on the calling thread. */
+    static final long PARALLEL_FLOPS = 1L << 20;
+    /** Weight bytes per matvec chunk, so a small product does not pay for waking workers. */
+    static final long MATVEC_CHUNK_BYTES = 1L << 16;
+
+    private static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private Matmul() {
     }
 
@@ -17,33 +46,69 @@ public final class Matmul {
      * {@code w [m, k]} (any rank: dim 0 is m, the rest flatten to k). {@code out} is {@code [n, m]}.
      */
     public static void matmul(float[] x, int n, int k, Tensor w, float[] out) {
-        int m = (int) w.dim(0);
-        float[] row = new float[k];
-        for (int j = 0; j < m; j++) {
-            w.toFloats((long) j * k, row, 0, k);
-            for (int i = 0; i < n; i++) {
-                float s = 0;
-                for (int p = 0; p < k; p++) {
-                    s += x[i * k + p] * row[p];
-                }
-                out[i * m + j] = s;
-            }
+        int m = rows(w, k);
+        if (n < 0 || (long) n * k > x.length) {
+            throw new InvalidArgumentException("matmul: x has " + x.length + " floats, need n*k = " + n + "*" + k);
         }
+        if ((long) n * m > out.length) {
+            throw new InvalidArgumentException("matmul: out has " + out.length + " floats, need n*m = " + n + "*" + m + " for " + w.name());
+        }
+        if (n == 0 || m == 0) {
+            return;
+        }
+        if (n == 1) {
+            matvec(x, 0, w, out, 0);
+            return;
+        }
+        MemorySegment seg = w.segment();
+        DType dt = w.dtype();
+        long ldw = (long) k * dt.byteSize();
+        boolean vector = Simd.vector();
+        int blocks = (m + MB - 1) / MB;
+        Parallel.forEach(blocks, b -> {
+            int j0 = b * MB;
+            int j1 = Math.min(m, j0 + MB);
+            if (vector) {
+                block(x, 0, k, n, k, seg, dt, 0, ldw, j0, j1, out, 0, m);
+            } else {
+                scalarBlock(x, 0, k, n, k, seg, dt, 0, ldw, j0, j1, out, 0, m);
+            }
+        });
     }
 
     /** Matrix-vector product for decoding: {@code out[j] = sum_p w[j, p] * x[xOffset + p]}, j in {@code [0, m)}. */
     public static void matvec(float[] x, int xOffset, Tensor w, float[] out, int outOffset) {
-        int m = (int) w.dim(0);
-        int k = (int) (w.size() / m);
-        float[] row = new float[k];
-        for (int j = 0; j < m; j++) {
-            w.toFloats((long) j * k, row, 0, k);
-            float s = 0;
-            for (int p = 0; p < k; p++) {
-                s += x[xOffset + p] * row[p];
-            }
-            out[outOffset + j] = s;
+        if (w.rank() == 0 || w.dim(0) == 0) {
+            return;
         }
+        long kl = w.size() / w.dim(0);
+        if (kl > Integer.MAX_VALUE) {
+            throw new InvalidArgumentException("matvec: " + w.name() + " rows too long: " + kl);
+        }
+        int k = (int) kl;
+        int m = rows(w, k);
+        if (xOffset < 0 || (long) xOffset + k > x.length) {
+            throw new InvalidArgumentException("matvec: x has " + x.length + " floats, need " + k + " at offset " + xOffset + " for " + w.name());
+        }
+        if (outOffset < 0 || (long) outOffset + m > out.length) {
+            throw new InvalidArgumentException("matvec: out has " + out.length + " floats, need " + m + " at offset " + outOffset + " for " + w.name());
+        }
+        MemorySegment seg = w.segment();
+        DType dt = w.dtype();
+        long ldw = (long) k * dt.byteSize();
+        int grain = (int) Math.max(4, MATVEC_CHUNK_BYTES / Math.max(1, ldw));
+        boolean vector = Simd.vector();
+        Parallel.forRange(m, grain, (r0, r1) -> {
+            if (!vector) {
+                scalarBlock(x, xOffset, k, 1, k, seg, dt, 0, ldw, r0, r1, out, outOffset, 0);
+                return;
+            }
+            switch (dt) {
+                case F32 -> rowsF32(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
+                case BF16 -> rowsBf16(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
+                default -> rowsF16Decoded(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
+            }
+        });
     }
 
     /**
@@ -52,14 +117,24 @@ public final class Matmul {
      */
     public static void matmulTransposed(float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                         float[] c, int cOff, int ldc, int n, int m, int k) {
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < m; j++) {
-                float s = 0;
-                for (int p = 0; p < k; p++) {
-                    s += a[aOff + i * lda + p] * b[bOff + j * ldb + p];
-                }
-                c[cOff + i * ldc + j] = s;
+        if (n <= 0 || m <= 0) {
+            return;
+        }
+        MemorySegment seg = MemorySegment.ofArray(b);
+        long base = 4L * bOff;
+        long ldw = 4L * ldb;
+        boolean vector = Simd.vector();
+        Parallel.RangeBody body = (j0, j1) -> {
+            if (vector) {
+                block(a, aOff, lda, n, k, seg, DType.F32, base, ldw, j0, j1, c, cOff, ldc);
+            } else {
+                scalarBlock(a, aOff, lda, n, k, seg, DType.F32, base, ldw, j0, j1, c, cOff, ldc);
             }
+        };
+        if ((long) n * m * k < PARALLEL_FLOPS) {
+            body.run(0, m);
+        } else {
+            Parallel.forRange(m, 16, body);
         }
     }
 
@@ -69,14 +144,399 @@ public final class Matmul {
      */
     public static void matmulPlain(float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                    float[] c, int cOff, int ldc, int n, int m, int k) {
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < m; j++) {
+        if (n <= 0 || m <= 0) {
+            return;
+        }
+        boolean vector = Simd.vector();
+        Parallel.RangeBody body = (i0, i1) -> {
+            if (vector) {
+                PlainKernel.rows(a, aOff, lda, b, bOff, ldb, c, cOff, ldc, i0, i1, m, k);
+            } else {
+                PlainKernel.scalarRows(a, aOff, lda, b, bOff, ldb, c, cOff, ldc, i0, i1, m, k);
+            }
+        };
+        if ((long) n * m * k < PARALLEL_FLOPS) {
+            body.run(0, n);
+        } else {
+            Parallel.forRange(n, 4, body);
+        }
+    }
+
+    private static int rows(Tensor w, int k) {
+        if (!w.dtype().isFloatWeight()) {
+            throw new InvalidArgumentException("matmul: weight " + w.name() + " is " + w.dtype() + ", expected F32, BF16 or F16");
+        }
+        if (w.rank() == 0) {
+            throw new InvalidArgumentException("matmul: weight " + w.name() + " is a scalar");
+        }
+        long m = w.dim(0);
+        if (m > Integer.MAX_VALUE || (m > 0 && w.size() / m != k) || (m == 0 && w.size() != 0)) {
+            throw new InvalidArgumentException("matmul: weight " + w + " does not have rows of k = " + k);
+        }
+        return (int) m;
+    }
+
+    /** Weight rows {@code [j0, j1)} against all n activation rows, k sliced by {@link #KC}. */
+    static void block(float[] x, int xOff, int ldx, int n, int k, MemorySegment w, DType dt, long wBase, long ldw,
+                      int j0, int j1, float[] c, int cOff, int ldc) {
+        if (k == 0) {
+            for (int i = 0; i < n; i++) {
+                java.util.Arrays.fill(c, cOff + i * ldc + j0, cOff + i * ldc + j1, 0f);
+            }
+            return;
+        }
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int p1 = Math.min(k, p0 + KC);
+            boolean acc = p0 > 0;
+            if (dt == DType.F16) {
+                // the half decoder is too large to inline 4x into a tile, so the block's slice is decoded once
+                // into a small per-thread buffer (reused by all n rows) and multiplied as float32
+                int kc = p1 - p0;
+                float[] buf = scratch((j1 - j0) * kc);
+                for (int j = j0; j < j1; j++) {
+                    Simd.decodeF16(w, wBase + j * ldw + 2L * p0, buf, (j - j0) * kc, kc);
+                }
+                MemorySegment bs = MemorySegment.ofArray(buf);
+                long bBase = -(long) j0 * kc * 4 - 4L * p0;
+                for (int i = 0; i < n; i += 4) {
+                    for (int j = j0; j < j1; j += 4) {
+                        tileF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, p0, p1, c, cOff, ldc, acc);
+                    }
+                }
+                continue;
+            }
+            for (int i = 0; i < n; i += 4) {
+                for (int j = j0; j < j1; j += 4) {
+                    switch (dt) {
+                        case F32 -> tileF32(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
+                        default -> tileBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
+                    }
+                }
+            }
+        }
+    }
+
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /** A per-thread float buffer of at least {@code size} (no allocation once warm). */
+    static float[] scratch(int size) {
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < size) {
+            holder[0] = new float[size];
+        }
+        return holder[0];
+    }
+
+    /** Matvec rows for F16 weights: each row decoded into a per-thread buffer, then a float32 dot product. */
+    static void rowsF16Decoded(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
+        int chunk = Math.min(k, 4096);
+        float[] buf = scratch(chunk);
+        for (int j = r0; j < r1; j++) {
+            long wo = wBase + j * ldw;
+            float s = 0;
+            for (int p0 = 0; p0 < k; p0 += chunk) {
+                int len = Math.min(chunk, k - p0);
+                Simd.decodeF16(w, wo + 2L * p0, buf, 0, len);
+                FloatVector a = FloatVector.zero(F);
+                int q = 0;
+                for (; q + L <= len; q += L) {
+                    a = FloatVector.fromArray(F, buf, q).fma(FloatVector.fromArray(F, x, xOff + p0 + q), a);
+                }
+                s += a.reduceLanes(ADD);
+                for (; q < len; q++) {
+                    s += buf[q] * x[xOff + p0 + q];
+                }
+            }
+            out[outOff + j] = s;
+        }
+    }
+
+    /** The scalar reference path ({@code -Dpaligemma.scalar=true}): one weight row decoded at a time. */
+    static void scalarBlock(float[] x, int xOff, int ldx, int n, int k, MemorySegment w, DType dt, long wBase, long ldw,
+                            int j0, int j1, float[] c, int cOff, int ldc) {
+        int es = dt.byteSize();
+        for (int j = j0; j < j1; j++) {
+            long wo = wBase + j * ldw;
+            for (int i = 0; i < n; i++) {
+                int xo = xOff + i * ldx;
                 float s = 0;
                 for (int p = 0; p < k; p++) {
-                    s += a[aOff + i * lda + p] * b[bOff + p * ldb + j];
+                    long o = wo + (long) p * es;
+                    float b = switch (dt) {
+                        case F32 -> getF32(w, o);
+                        case BF16 -> getBf16(w, o);
+                        default -> getF16(w, o);
+                    };
+                    s += x[xo + p] * b;
                 }
                 c[cOff + i * ldc + j] = s;
             }
+        }
+    }
+
+    static float getF32(MemorySegment w, long off) {
+        return w.get(LE_F32, off);
+    }
+
+    static float getBf16(MemorySegment w, long off) {
+        return Float.intBitsToFloat(w.get(LE_I16, off) << 16);
+    }
+
+    static float getF16(MemorySegment w, long off) {
+        return Float.float16ToFloat(w.get(LE_I16, off));
+    }
+
+    private static void put(float[] c, int at, int nj, boolean accumulate, float s0, float s1, float s2, float s3) {
+        if (accumulate) {
+            c[at] += s0;
+            if (nj > 1) {
+                c[at + 1] += s1;
+            }
+            if (nj > 2) {
+                c[at + 2] += s2;
+            }
+            if (nj > 3) {
+                c[at + 3] += s3;
+            }
+        } else {
+            c[at] = s0;
+            if (nj > 1) {
+                c[at + 1] = s1;
+            }
+            if (nj > 2) {
+                c[at + 2] = s2;
+            }
+            if (nj > 3) {
+                c[at + 3] = s3;
+            }
+        }
+    }
+
+    /** 4x4 register tile over {@code [p0, p1)} for F32 weights; rows beyond the edge repeat the last row and are not stored. */
+    static void tileF32(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
+                        int j, int j1, int p0, int p1, float[] c, int cOff, int ldc, boolean accumulate) {
+        int ni = Math.min(4, n - i);
+        int nj = Math.min(4, j1 - j);
+        int x0 = xOff + i * ldx;
+        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
+        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
+        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
+        long w0 = wBase + j * ldw;
+        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
+        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
+        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int pv = p0 + (p1 - p0) / L * L;
+        for (int p = p0; p < pv; p += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + p);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + p);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + p);
+            FloatVector v3 = FloatVector.fromArray(F, x, x3 + p);
+            long o = (long) p * 4;
+            FloatVector b = Simd.f32(w, w0 + o);
+            a00 = v0.fma(b, a00);
+            a10 = v1.fma(b, a10);
+            a20 = v2.fma(b, a20);
+            a30 = v3.fma(b, a30);
+            b = Simd.f32(w, w1 + o);
+            a01 = v0.fma(b, a01);
+            a11 = v1.fma(b, a11);
+            a21 = v2.fma(b, a21);
+            a31 = v3.fma(b, a31);
+            b = Simd.f32(w, w2 + o);
+            a02 = v0.fma(b, a02);
+            a12 = v1.fma(b, a12);
+            a22 = v2.fma(b, a22);
+            a32 = v3.fma(b, a32);
+            b = Simd.f32(w, w3 + o);
+            a03 = v0.fma(b, a03);
+            a13 = v1.fma(b, a13);
+            a23 = v2.fma(b, a23);
+            a33 = v3.fma(b, a33);
+        }
+        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
+        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
+        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
+        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
+        for (int p = pv; p < p1; p++) {
+            float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
+            long o = (long) p * 4;
+            float b0 = getF32(w, w0 + o), b1 = getF32(w, w1 + o), b2 = getF32(w, w2 + o), b3 = getF32(w, w3 + o);
+            s00 += v0 * b0; s01 += v0 * b1; s02 += v0 * b2; s03 += v0 * b3;
+            s10 += v1 * b0; s11 += v1 * b1; s12 += v1 * b2; s13 += v1 * b3;
+            s20 += v2 * b0; s21 += v2 * b1; s22 += v2 * b2; s23 += v2 * b3;
+            s30 += v3 * b0; s31 += v3 * b1; s32 += v3 * b2; s33 += v3 * b3;
+        }
+        int r = cOff + i * ldc + j;
+        put(c, r, nj, accumulate, s00, s01, s02, s03);
+        if (ni > 1) {
+            put(c, r + ldc, nj, accumulate, s10, s11, s12, s13);
+        }
+        if (ni > 2) {
+            put(c, r + 2 * ldc, nj, accumulate, s20, s21, s22, s23);
+        }
+        if (ni > 3) {
+            put(c, r + 3 * ldc, nj, accumulate, s30, s31, s32, s33);
+        }
+    }
+
+    /** Output rows {@code [r0, r1)} of a matrix-vector product with F32 weights, four rows per pass. */
+    static void rowsF32(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
+        int pv = k / L * L;
+        int j = r0;
+        for (; j + 4 <= r1; j += 4) {
+            long w0 = wBase + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int p = 0; p < pv; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + p);
+                long o = (long) p * 4;
+                a0 = Simd.f32(w, w0 + o).fma(v, a0);
+                a1 = Simd.f32(w, w1 + o).fma(v, a1);
+                a2 = Simd.f32(w, w2 + o).fma(v, a2);
+                a3 = Simd.f32(w, w3 + o).fma(v, a3);
+            }
+            float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+            for (int p = pv; p < k; p++) {
+                float v = x[xOff + p];
+                long o = (long) p * 4;
+                s0 += v * getF32(w, w0 + o);
+                s1 += v * getF32(w, w1 + o);
+                s2 += v * getF32(w, w2 + o);
+                s3 += v * getF32(w, w3 + o);
+            }
+            out[outOff + j] = s0;
+            out[outOff + j + 1] = s1;
+            out[outOff + j + 2] = s2;
+            out[outOff + j + 3] = s3;
+        }
+        for (; j < r1; j++) {
+            long w0 = wBase + j * ldw;
+            FloatVector a0 = FloatVector.zero(F);
+            for (int p = 0; p < pv; p += L) {
+                a0 = Simd.f32(w, w0 + (long) p * 4).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+            }
+            float s0 = a0.reduceLanes(ADD);
+            for (int p = pv; p < k; p++) {
+                s0 += x[xOff + p] * getF32(w, w0 + (long) p * 4);
+            }
+            out[outOff + j] = s0;
+        }
+    }
+
+    /** 4x4 register tile over {@code [p0, p1)} for Bf16 weights; rows beyond the edge repeat the last row and are not stored. */
+    static void tileBf16(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
+                        int j, int j1, int p0, int p1, float[] c, int cOff, int ldc, boolean accumulate) {
+        int ni = Math.min(4, n - i);
+        int nj = Math.min(4, j1 - j);
+        int x0 = xOff + i * ldx;
+        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
+        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
+        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
+        long w0 = wBase + j * ldw;
+        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
+        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
+        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int pv = p0 + (p1 - p0) / L * L;
+        for (int p = p0; p < pv; p += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + p);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + p);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + p);
+            FloatVector v3 = FloatVector.fromArray(F, x, x3 + p);
+            long o = (long) p * 2;
+            FloatVector b = Simd.bf16(w, w0 + o);
+            a00 = v0.fma(b, a00);
+            a10 = v1.fma(b, a10);
+            a20 = v2.fma(b, a20);
+            a30 = v3.fma(b, a30);
+            b = Simd.bf16(w, w1 + o);
+            a01 = v0.fma(b, a01);
+            a11 = v1.fma(b, a11);
+            a21 = v2.fma(b, a21);
+            a31 = v3.fma(b, a31);
+            b = Simd.bf16(w, w2 + o);
+            a02 = v0.fma(b, a02);
+            a12 = v1.fma(b, a12);
+            a22 = v2.fma(b, a22);
+            a32 = v3.fma(b, a32);
+            b = Simd.bf16(w, w3 + o);
+            a03 = v0.fma(b, a03);
+            a13 = v1.fma(b, a13);
+            a23 = v2.fma(b, a23);
+            a33 = v3.fma(b, a33);
+        }
+        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
+        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
+        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
+        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
+        for (int p = pv; p < p1; p++) {
+            float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
+            long o = (long) p * 2;
+            float b0 = getBf16(w, w0 + o), b1 = getBf16(w, w1 + o), b2 = getBf16(w, w2 + o), b3 = getBf16(w, w3 + o);
+            s00 += v0 * b0; s01 += v0 * b1; s02 += v0 * b2; s03 += v0 * b3;
+            s10 += v1 * b0; s11 += v1 * b1; s12 += v1 * b2; s13 += v1 * b3;
+            s20 += v2 * b0; s21 += v2 * b1; s22 += v2 * b2; s23 += v2 * b3;
+            s30 += v3 * b0; s31 += v3 * b1; s32 += v3 * b2; s33 += v3 * b3;
+        }
+        int r = cOff + i * ldc + j;
+        put(c, r, nj, accumulate, s00, s01, s02, s03);
+        if (ni > 1) {
+            put(c, r + ldc, nj, accumulate, s10, s11, s12, s13);
+        }
+        if (ni > 2) {
+            put(c, r + 2 * ldc, nj, accumulate, s20, s21, s22, s23);
+        }
+        if (ni > 3) {
+            put(c, r + 3 * ldc, nj, accumulate, s30, s31, s32, s33);
+        }
+    }
+
+    /** Output rows {@code [r0, r1)} of a matrix-vector product with Bf16 weights, four rows per pass. */
+    static void rowsBf16(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
+        int pv = k / L * L;
+        int j = r0;
+        for (; j + 4 <= r1; j += 4) {
+            long w0 = wBase + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int p = 0; p < pv; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + p);
+                long o = (long) p * 2;
+                a0 = Simd.bf16(w, w0 + o).fma(v, a0);
+                a1 = Simd.bf16(w, w1 + o).fma(v, a1);
+                a2 = Simd.bf16(w, w2 + o).fma(v, a2);
+                a3 = Simd.bf16(w, w3 + o).fma(v, a3);
+            }
+            float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+            for (int p = pv; p < k; p++) {
+                float v = x[xOff + p];
+                long o = (long) p * 2;
+                s0 += v * getBf16(w, w0 + o);
+                s1 += v * getBf16(w, w1 + o);
+                s2 += v * getBf16(w, w2 + o);
+                s3 += v * getBf16(w, w3 + o);
+            }
+            out[outOff + j] = s0;
+            out[outOff + j + 1] = s1;
+            out[outOff + j + 2] = s2;
+            out[outOff + j + 3] = s3;
+        }
+        for (; j < r1; j++) {
+            long w0 = wBase + j * ldw;
+            FloatVector a0 = FloatVector.zero(F);
+            for (int p = 0; p < pv; p += L) {
+                a0 = Simd.bf16(w, w0 + (long) p * 2).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+            }
+            float s0 = a0.reduceLanes(ADD);
+            for (int p = pv; p < k; p++) {
+                s0 += x[xOff + p] * getBf16(w, w0 + (long) p * 2);
+            }
+            out[outOff + j] = s0;
         }
     }
 }

@@ -1,0 +1,125 @@
+package dev.paligemma.benchmarks;
+
+import dev.paligemma.core.ops.Parallel;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The machine's ceilings, so kernel figures can be read as fractions of them: {@code fma} runs 12
+ * independent vector FMA chains per thread on every pool thread (GFLOP/s counter); {@code stream} sums a
+ * 512 MB native buffer split over the pool (GB/s counter), the best a bandwidth-bound matvec can do.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class PeakBenchmark {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int FMA_ITERATIONS = 1 << 20;
+    static final long STREAM_BYTES = 512L << 20;
+
+    Arena arena;
+    MemorySegment buffer;
+
+    @Setup
+    public void setUp() {
+        arena = Arena.ofShared();
+        buffer = arena.allocate(STREAM_BYTES, 64);
+        for (long i = 0; i < STREAM_BYTES; i += 4096) {
+            buffer.set(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, 1f);
+        }
+    }
+
+    @TearDown
+    public void tearDown() {
+        arena.close();
+    }
+
+    /** GFLOPs or GB done; JMH divides by time, so the rows read GFLOP/s and GB/s. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Work {
+        public double gflop;
+        public double gbytes;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            gflop = 0;
+            gbytes = 0;
+        }
+    }
+
+    @Benchmark
+    public float fma(Work work) {
+        int t = Parallel.threads();
+        float[] sink = new float[t];
+        Parallel.forEach(t, i -> sink[i] = fmaChains(FMA_ITERATIONS));
+        work.gflop += 2.0 * 12 * F.length() * FMA_ITERATIONS * t / 1e9;
+        return sink[0];
+    }
+
+    static float fmaChains(int iterations) {
+        FloatVector m = FloatVector.broadcast(F, 0.999999f);
+        FloatVector d = FloatVector.broadcast(F, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(F, 1f), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3);
+        FloatVector a4 = a0.add(4), a5 = a0.add(5), a6 = a0.add(6), a7 = a0.add(7);
+        FloatVector a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
+        for (int i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, d);
+            a1 = a1.fma(m, d);
+            a2 = a2.fma(m, d);
+            a3 = a3.fma(m, d);
+            a4 = a4.fma(m, d);
+            a5 = a5.fma(m, d);
+            a6 = a6.fma(m, d);
+            a7 = a7.fma(m, d);
+            a8 = a8.fma(m, d);
+            a9 = a9.fma(m, d);
+            a10 = a10.fma(m, d);
+            a11 = a11.fma(m, d);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(VectorOperators.ADD);
+    }
+
+    @Benchmark
+    public float stream(Work work) {
+        int t = Parallel.threads();
+        float[] sink = new float[t];
+        long per = STREAM_BYTES / t / 64 * 64;
+        Parallel.forEach(t, i -> {
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            long step = 4L * F.vectorByteSize();
+            long end = (i + 1) * per;
+            for (long o = i * per; o + step <= end; o += step) {
+                s0 = s0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
+                s1 = s1.add(FloatVector.fromMemorySegment(F, buffer, o + F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
+                s2 = s2.add(FloatVector.fromMemorySegment(F, buffer, o + 2L * F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
+                s3 = s3.add(FloatVector.fromMemorySegment(F, buffer, o + 3L * F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
+            }
+            sink[i] = s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
+        });
+        work.gbytes += per * t / 1e9;
+        return sink[0];
+    }
+}

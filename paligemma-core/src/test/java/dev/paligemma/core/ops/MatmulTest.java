@@ -1,0 +1,199 @@
+package dev.paligemma.core.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.paligemma.core.DType;
+import dev.paligemma.core.InvalidArgumentException;
+import dev.paligemma.core.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Matrix products against a double-precision reference. Tolerance: |error| <= 1e-5 * sum_p |x_p w_p|
+ * (float32 accumulation of up to a few thousand terms stays well inside it); weights are the exact
+ * decoded BF16/F16 values, so only the accumulation is under test.
+ */
+class MatmulTest {
+    static final double REL = 1e-5;
+    /** n, k, m: odd sizes, the SigLIP head dim 72, the fixture widths 24/48, a k past one KC slice with a tail. */
+    static final int[][] SHAPES = {
+        {1, 1, 1}, {2, 3, 1}, {3, 7, 5}, {5, 24, 9}, {7, 48, 13}, {4, 72, 3}, {6, 4304, 10}, {9, 16, 66}, {5, 4103, 6}, {13, 33, 70},
+    };
+
+    @ParameterizedTest(name = "scalar={0}")
+    @ValueSource(booleans = {false, true})
+    void matmulEveryDtypeAndShape(boolean scalar) {
+        Random r = new Random(1);
+        for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int[] s : SHAPES) {
+                int n = s[0], k = s[1], m = s[2];
+                float[] x = Ref.random(r, n * k);
+                float[] wv = Ref.random(r, m * k);
+                Tensor w = Ref.weight(dt, m, k, wv);
+                float[] out = new float[n * m];
+                java.util.Arrays.fill(out, Float.NaN);
+                Ref.withPath(scalar, () -> Matmul.matmul(x, n, k, w, out));
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < m; j++) {
+                        double ref = 0, abs = 0;
+                        for (int p = 0; p < k; p++) {
+                            ref += (double) x[i * k + p] * wv[j * k + p];
+                            abs += Math.abs((double) x[i * k + p] * wv[j * k + p]);
+                        }
+                        Ref.checkDot(dt + " " + n + "x" + k + "x" + m + " [" + i + "," + j + "]", out[i * m + j], ref, abs, REL);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "scalar={0}")
+    @ValueSource(booleans = {false, true})
+    void matvecEveryDtypeWithOffsets(boolean scalar) {
+        Random r = new Random(2);
+        for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int[] s : new int[][] {{1, 1}, {7, 3}, {24, 5}, {48, 9}, {72, 7}, {4304, 11}, {2048, 300}, {17, 1031}}) {
+                int k = s[0], m = s[1];
+                float[] x = Ref.random(r, k + 3);
+                float[] wv = Ref.random(r, m * k);
+                Tensor w = Ref.weight(dt, m, k, wv);
+                float[] out = new float[m + 5];
+                Ref.withPath(scalar, () -> Matmul.matvec(x, 3, w, out, 2));
+                for (int j = 0; j < m; j++) {
+                    double ref = 0, abs = 0;
+                    for (int p = 0; p < k; p++) {
+                        ref += (double) x[3 + p] * wv[j * k + p];
+                        abs += Math.abs((double) x[3 + p] * wv[j * k + p]);
+                    }
+                    Ref.checkDot(dt + " k=" + k + " row " + j, out[2 + j], ref, abs, REL);
+                }
+                assertEquals(0f, out[0]);
+                assertEquals(0f, out[1]);
+                assertEquals(0f, out[m + 2]);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "scalar={0}")
+    @ValueSource(booleans = {false, true})
+    void attentionProductsWithLeadingDims(boolean scalar) {
+        Random r = new Random(3);
+        // small (inline) and large enough to run on the pool (n*m*k >= 2^20)
+        for (int[] s : new int[][] {{1, 1, 1}, {3, 5, 7}, {6, 37, 72}, {67, 129, 130}, {10, 200, 256}}) {
+            int n = s[0], m = s[1], k = s[2];
+            int lda = k + 3, ldb = k + 1, ldc = m + 2, aOff = 5, bOff = 4, cOff = 1;
+            float[] a = Ref.random(r, aOff + n * lda);
+            float[] b = Ref.random(r, bOff + m * ldb);
+            float[] c = new float[cOff + n * ldc];
+            Ref.withPath(scalar, () -> Matmul.matmulTransposed(a, aOff, lda, b, bOff, ldb, c, cOff, ldc, n, m, k));
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    double ref = 0, abs = 0;
+                    for (int p = 0; p < k; p++) {
+                        double t = (double) a[aOff + i * lda + p] * b[bOff + j * ldb + p];
+                        ref += t;
+                        abs += Math.abs(t);
+                    }
+                    Ref.checkDot("transposed " + n + "x" + m + "x" + k, c[cOff + i * ldc + j], ref, abs, REL);
+                }
+            }
+            // plain: b is [k, m] with leading dim ldbP
+            int ldbP = m + 3;
+            float[] bp = Ref.random(r, bOff + k * ldbP);
+            float[] cp = new float[cOff + n * ldc];
+            Ref.withPath(scalar, () -> Matmul.matmulPlain(a, aOff, lda, bp, bOff, ldbP, cp, cOff, ldc, n, m, k));
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    double ref = 0, abs = 0;
+                    for (int p = 0; p < k; p++) {
+                        double t = (double) a[aOff + i * lda + p] * bp[bOff + p * ldbP + j];
+                        ref += t;
+                        abs += Math.abs(t);
+                    }
+                    Ref.checkDot("plain " + n + "x" + m + "x" + k, cp[cOff + i * ldc + j], ref, abs, REL);
+                }
+                // padding between rows is left alone
+                for (int j = m; j < ldc && cOff + i * ldc + j < cp.length; j++) {
+                    assertEquals(0f, cp[cOff + i * ldc + j]);
+                }
+            }
+        }
+    }
+
+    /** Every one of the 65536 half and bfloat16 bit patterns decodes exactly as the scalar conversions do. */
+    @Test
+    void vectorDecodersAreExactForAllBitPatterns() {
+        MemorySegment seg = MemorySegment.ofArray(new byte[2 * 65536]);
+        for (int i = 0; i < 65536; i++) {
+            seg.setAtIndex(Ref.I16, i, (short) i);
+        }
+        for (int i = 0; i < 65536; i += Simd.L) {
+            float[] h = Simd.f16(seg, 2L * i).toArray();
+            float[] b = Simd.bf16(seg, 2L * i).toArray();
+            for (int l = 0; l < Simd.L; l++) {
+                short bits = (short) (i + l);
+                assertEquals(Float.floatToRawIntBits(Float.float16ToFloat(bits)), Float.floatToRawIntBits(h[l]), "f16 " + (i + l));
+                assertEquals(Float.floatToRawIntBits(Float.intBitsToFloat(bits << 16)), Float.floatToRawIntBits(b[l]), "bf16 " + (i + l));
+            }
+        }
+    }
+
+    /**
+     * Byte offsets beyond 2^31: a 257216 x 2304 float32 weight (2.37 GB, the Gemma vocabulary size) in native
+     * memory. About 10 s and 2.4 GB of RAM, so it runs only with {@code -Dpaligemma.largeTests=true}.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "paligemma.largeTests", matches = "true")
+    void rowsBeyondTwoGigabytes() {
+        int m = 257216, k = 2304;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate((long) m * k * 4, 64);
+            Tensor w = new Tensor("embed", DType.F32, new long[] {m, k}, seg, "<native>");
+            int[] probe = {0, 1, 233016, m - 5, m - 1};
+            for (int j : probe) {
+                for (int p = 0; p < k; p++) {
+                    seg.setAtIndex(Ref.F32, (long) j * k + p, (float) ((j % 7) + 1) * ((p % 5) - 2));
+                }
+            }
+            float[] x = new float[2 * k];
+            for (int p = 0; p < k; p++) {
+                x[p] = (p % 5) - 2;
+                x[k + p] = 1;
+            }
+            float[] out = new float[m];
+            Matmul.matvec(x, 0, w, out, 0);
+            float[] out2 = new float[2 * m];
+            Matmul.matmul(x, 2, k, w, out2);
+            double sq = 0, lin = 0;
+            for (int p = 0; p < k; p++) {
+                sq += ((p % 5) - 2) * ((p % 5) - 2);
+                lin += (p % 5) - 2;
+            }
+            for (int j : probe) {
+                assertEquals(((j % 7) + 1) * sq, out[j], 1e-3, "matvec row " + j);
+                assertEquals(((j % 7) + 1) * sq, out2[j], 1e-3, "matmul row 0, col " + j);
+                assertEquals(((j % 7) + 1) * lin, out2[m + j], 1e-3, "matmul row 1, col " + j);
+            }
+            assertEquals(0f, out[m - 2]);
+            assertEquals(0f, out2[m + m - 3]);
+        }
+    }
+
+    @Test
+    void rejectsBadArguments() {
+        Tensor w = Tensor.ofFloats("proj", new long[] {3, 4}, new float[12]);
+        assertThrows(InvalidArgumentException.class, () -> Matmul.matmul(new float[8], 2, 5, w, new float[6]));
+        assertThrows(InvalidArgumentException.class, () -> Matmul.matmul(new float[7], 2, 4, w, new float[6]));
+        assertThrows(InvalidArgumentException.class, () -> Matmul.matmul(new float[8], 2, 4, w, new float[5]));
+        assertThrows(InvalidArgumentException.class, () -> Matmul.matvec(new float[4], 1, w, new float[3], 0));
+        assertThrows(InvalidArgumentException.class, () -> Matmul.matvec(new float[4], 0, w, new float[3], 1));
+        Tensor ints = new Tensor("ids", DType.I32, new long[] {3, 4}, MemorySegment.ofArray(new byte[48]), "<test>");
+        assertThrows(InvalidArgumentException.class, () -> Matmul.matmul(new float[8], 2, 4, ints, new float[6]));
+    }
+}
