@@ -367,13 +367,18 @@ public final class PaliGemma implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs one model call: refuses it once closed, checks that no weight file changed since loading
+     * (a read from a truncated mapping can kill the JVM inside vectorised code), and turns a fault on
+     * the mapping into a {@link dev.paligemma.core.CheckpointException} naming the file.
+     */
     private <T> T withModel(java.util.function.Supplier<T> body) {
         active.incrementAndGet();
         try {
             if (closed) {
                 throw new PaliGemmaException("model " + directory + " is closed");
             }
-            return body.get();
+            return checkpoint.guard(body);
         } finally {
             active.decrementAndGet();
         }
