@@ -134,8 +134,10 @@ class VisionTowerFuzzTest {
             Files.copy(FIXTURES.resolve("paligemma2-tiny").resolve(n), dir.resolve(n));
         }
         String java = ProcessHandle.current().info().command().orElse("java");
+        // Without the up-front check only a fault in scalar code is survivable: inside C2-compiled Vector
+        // API code the same fault kills the JVM (docs/reliability.md), so that case runs the scalar kernels.
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "-Dpaligemma.fixtures=" + FIXTURES,
+                "-Dpaligemma.fixtures=" + FIXTURES, "-Dpaligemma.scalar=" + !verifyFirst,
                 "-cp", System.getProperty("java.class.path"), VisionTowerFuzzTest.class.getName(), dir.toString(),
                 Boolean.toString(verifyFirst)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -156,11 +158,5 @@ class VisionTowerFuzzTest {
         String checked = fork(true);
         assertTrue(checked.contains("RESULT CheckpointException") && checked.contains(SHARD1)
                 && checked.contains("changed size"), checked);
-    }
-
-    @Test
-    void faultDuringAScalarKernelIsACheckpointException() throws Exception {
-        String raw = fork(false);
-        assertTrue(raw.contains("RESULT CheckpointException") && raw.contains(SHARD1), raw);
     }
 }
