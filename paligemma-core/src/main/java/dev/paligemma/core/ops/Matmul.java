@@ -2,7 +2,6 @@ package dev.paligemma.core.ops;
 
 import static dev.paligemma.core.ops.Simd.F;
 import static dev.paligemma.core.ops.Simd.L;
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 import dev.paligemma.core.DType;
 import dev.paligemma.core.InvalidArgumentException;
@@ -242,7 +241,7 @@ public final class Matmul {
                 for (; q + L <= len; q += L) {
                     a = FloatVector.fromArray(F, buf, q).fma(FloatVector.fromArray(F, x, xOff + p0 + q), a);
                 }
-                s += a.reduceLanes(ADD);
+                s += Simd.sum(a);
                 for (; q < len; q++) {
                     s += buf[q] * x[xOff + p0 + q];
                 }
@@ -357,10 +356,10 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
-        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
-        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
+        float s00 = Simd.sum(a00), s01 = Simd.sum(a01), s02 = Simd.sum(a02), s03 = Simd.sum(a03);
+        float s10 = Simd.sum(a10), s11 = Simd.sum(a11), s12 = Simd.sum(a12), s13 = Simd.sum(a13);
+        float s20 = Simd.sum(a20), s21 = Simd.sum(a21), s22 = Simd.sum(a22), s23 = Simd.sum(a23);
+        float s30 = Simd.sum(a30), s31 = Simd.sum(a31), s32 = Simd.sum(a32), s33 = Simd.sum(a33);
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 4;
@@ -398,7 +397,7 @@ public final class Matmul {
                 a2 = Simd.f32(w, w2 + o).fma(v, a2);
                 a3 = Simd.f32(w, w3 + o).fma(v, a3);
             }
-            float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+            float s0 = Simd.sum(a0), s1 = Simd.sum(a1), s2 = Simd.sum(a2), s3 = Simd.sum(a3);
             for (int p = pv; p < k; p++) {
                 float v = x[xOff + p];
                 long o = (long) p * 4;
@@ -418,7 +417,7 @@ public final class Matmul {
             for (int p = 0; p < pv; p += L) {
                 a0 = Simd.f32(w, w0 + (long) p * 4).fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
-            float s0 = a0.reduceLanes(ADD);
+            float s0 = Simd.sum(a0);
             for (int p = pv; p < k; p++) {
                 s0 += x[xOff + p] * getF32(w, w0 + (long) p * 4);
             }
@@ -471,10 +470,10 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
-        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
-        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
+        float s00 = Simd.sum(a00), s01 = Simd.sum(a01), s02 = Simd.sum(a02), s03 = Simd.sum(a03);
+        float s10 = Simd.sum(a10), s11 = Simd.sum(a11), s12 = Simd.sum(a12), s13 = Simd.sum(a13);
+        float s20 = Simd.sum(a20), s21 = Simd.sum(a21), s22 = Simd.sum(a22), s23 = Simd.sum(a23);
+        float s30 = Simd.sum(a30), s31 = Simd.sum(a31), s32 = Simd.sum(a32), s33 = Simd.sum(a33);
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 2;
@@ -512,7 +511,7 @@ public final class Matmul {
                 a2 = Simd.bf16(w, w2 + o).fma(v, a2);
                 a3 = Simd.bf16(w, w3 + o).fma(v, a3);
             }
-            float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+            float s0 = Simd.sum(a0), s1 = Simd.sum(a1), s2 = Simd.sum(a2), s3 = Simd.sum(a3);
             for (int p = pv; p < k; p++) {
                 float v = x[xOff + p];
                 long o = (long) p * 2;
@@ -532,7 +531,7 @@ public final class Matmul {
             for (int p = 0; p < pv; p += L) {
                 a0 = Simd.bf16(w, w0 + (long) p * 2).fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
-            float s0 = a0.reduceLanes(ADD);
+            float s0 = Simd.sum(a0);
             for (int p = pv; p < k; p++) {
                 s0 += x[xOff + p] * getBf16(w, w0 + (long) p * 2);
             }
