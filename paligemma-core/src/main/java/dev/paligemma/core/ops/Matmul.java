@@ -184,8 +184,10 @@ public final class Matmul {
             }
             return;
         }
+        float[] lanes = LANES.get();
         for (int p0 = 0; p0 < k; p0 += KC) {
             int p1 = Math.min(k, p0 + KC);
+            int pv = p0 + (p1 - p0) / L * L;
             boolean acc = p0 > 0;
             if (dt == DType.F16) {
                 // the half decoder is too large to inline 4x into a tile, so the block's slice is decoded once
@@ -199,21 +201,28 @@ public final class Matmul {
                 long bBase = -(long) j0 * kc * 4 - 4L * p0;
                 for (int i = 0; i < n; i += 4) {
                     for (int j = j0; j < j1; j += 4) {
-                        tileF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, p0, p1, c, cOff, ldc, acc);
+                        tileF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, p0, p1, lanes);
+                        finishF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
                     }
                 }
                 continue;
             }
             for (int i = 0; i < n; i += 4) {
                 for (int j = j0; j < j1; j += 4) {
-                    switch (dt) {
-                        case F32 -> tileF32(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
-                        default -> tileBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
+                    if (dt == DType.F32) {
+                        tileF32(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, lanes);
+                        finishF32(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
+                    } else {
+                        tileBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, lanes);
+                        finishBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
                     }
                 }
             }
         }
     }
+
+    /** Per-thread room for a tile's 16 accumulators, summed in a fixed order by {@link Simd#sum(float[], int)}. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L]);
 
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
@@ -313,7 +322,7 @@ public final class Matmul {
 
     /** 4x4 register tile over {@code [p0, p1)} for F32 weights; rows beyond the edge repeat the last row and are not stored. */
     static void tileF32(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int p0, int p1, float[] c, int cOff, int ldc, boolean accumulate) {
+                        int j, int j1, int p0, int p1, float[] t) {
         int ni = Math.min(4, n - i);
         int nj = Math.min(4, j1 - j);
         int x0 = xOff + i * ldx;
@@ -356,10 +365,30 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        float s00 = Simd.sum(a00), s01 = Simd.sum(a01), s02 = Simd.sum(a02), s03 = Simd.sum(a03);
-        float s10 = Simd.sum(a10), s11 = Simd.sum(a11), s12 = Simd.sum(a12), s13 = Simd.sum(a13);
-        float s20 = Simd.sum(a20), s21 = Simd.sum(a21), s22 = Simd.sum(a22), s23 = Simd.sum(a23);
-        float s30 = Simd.sum(a30), s31 = Simd.sum(a31), s32 = Simd.sum(a32), s33 = Simd.sum(a33);
+        // lanes stored and summed in scalar code: 16 in-tile vector reductions make the tile too big for C2
+        a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
+        a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
+        a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
+        a30.intoArray(t, 12 * L); a31.intoArray(t, 13 * L); a32.intoArray(t, 14 * L); a33.intoArray(t, 15 * L);
+    }
+
+    /** Sums a {@link #tileF32}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
+    static void finishF32(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
+                        int j, int j1, int pv, int p1, float[] c, int cOff, int ldc, boolean accumulate, float[] t) {
+        int ni = Math.min(4, n - i);
+        int nj = Math.min(4, j1 - j);
+        int x0 = xOff + i * ldx;
+        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
+        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
+        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
+        long w0 = wBase + j * ldw;
+        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
+        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
+        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
+        float s00 = Simd.sum(t, 0), s01 = Simd.sum(t, L), s02 = Simd.sum(t, 2 * L), s03 = Simd.sum(t, 3 * L);
+        float s10 = Simd.sum(t, 4 * L), s11 = Simd.sum(t, 5 * L), s12 = Simd.sum(t, 6 * L), s13 = Simd.sum(t, 7 * L);
+        float s20 = Simd.sum(t, 8 * L), s21 = Simd.sum(t, 9 * L), s22 = Simd.sum(t, 10 * L), s23 = Simd.sum(t, 11 * L);
+        float s30 = Simd.sum(t, 12 * L), s31 = Simd.sum(t, 13 * L), s32 = Simd.sum(t, 14 * L), s33 = Simd.sum(t, 15 * L);
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 4;
@@ -427,7 +456,7 @@ public final class Matmul {
 
     /** 4x4 register tile over {@code [p0, p1)} for Bf16 weights; rows beyond the edge repeat the last row and are not stored. */
     static void tileBf16(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int p0, int p1, float[] c, int cOff, int ldc, boolean accumulate) {
+                        int j, int j1, int p0, int p1, float[] t) {
         int ni = Math.min(4, n - i);
         int nj = Math.min(4, j1 - j);
         int x0 = xOff + i * ldx;
@@ -470,10 +499,30 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        float s00 = Simd.sum(a00), s01 = Simd.sum(a01), s02 = Simd.sum(a02), s03 = Simd.sum(a03);
-        float s10 = Simd.sum(a10), s11 = Simd.sum(a11), s12 = Simd.sum(a12), s13 = Simd.sum(a13);
-        float s20 = Simd.sum(a20), s21 = Simd.sum(a21), s22 = Simd.sum(a22), s23 = Simd.sum(a23);
-        float s30 = Simd.sum(a30), s31 = Simd.sum(a31), s32 = Simd.sum(a32), s33 = Simd.sum(a33);
+        // lanes stored and summed in scalar code: 16 in-tile vector reductions make the tile too big for C2
+        a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
+        a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
+        a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
+        a30.intoArray(t, 12 * L); a31.intoArray(t, 13 * L); a32.intoArray(t, 14 * L); a33.intoArray(t, 15 * L);
+    }
+
+    /** Sums a {@link #tileBf16}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
+    static void finishBf16(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
+                        int j, int j1, int pv, int p1, float[] c, int cOff, int ldc, boolean accumulate, float[] t) {
+        int ni = Math.min(4, n - i);
+        int nj = Math.min(4, j1 - j);
+        int x0 = xOff + i * ldx;
+        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
+        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
+        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
+        long w0 = wBase + j * ldw;
+        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
+        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
+        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
+        float s00 = Simd.sum(t, 0), s01 = Simd.sum(t, L), s02 = Simd.sum(t, 2 * L), s03 = Simd.sum(t, 3 * L);
+        float s10 = Simd.sum(t, 4 * L), s11 = Simd.sum(t, 5 * L), s12 = Simd.sum(t, 6 * L), s13 = Simd.sum(t, 7 * L);
+        float s20 = Simd.sum(t, 8 * L), s21 = Simd.sum(t, 9 * L), s22 = Simd.sum(t, 10 * L), s23 = Simd.sum(t, 11 * L);
+        float s30 = Simd.sum(t, 12 * L), s31 = Simd.sum(t, 13 * L), s32 = Simd.sum(t, 14 * L), s33 = Simd.sum(t, 15 * L);
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 2;

@@ -88,24 +88,64 @@ final class Simd {
         }
     }
 
-    /** {@code FOLD[s]} moves lane {@code i ^ (L >> (s + 1))} to lane i: one halving step of {@link #sum}. */
-    @SuppressWarnings("unchecked")
-    private static final VectorShuffle<Float>[] FOLD = new VectorShuffle[Integer.numberOfTrailingZeros(Math.max(1, L))];
+    // one halving step of sum() each: lane i takes lane i ^ d. Separate static finals (not an array) so C2
+    // sees constant shuffles and emits one permute per step; a shuffle read from an array is ~5x slower.
+    private static final VectorShuffle<Float> X1 = fold(1);
+    private static final VectorShuffle<Float> X2 = fold(2);
+    private static final VectorShuffle<Float> X4 = fold(4);
+    private static final VectorShuffle<Float> X8 = fold(8);
 
-    static {
-        for (int s = 0; s < FOLD.length; s++) {
-            int d = L >> (s + 1);
-            FOLD[s] = VectorShuffle.fromOp(F, i -> i ^ d);
-        }
+    private static VectorShuffle<Float> fold(int d) {
+        return d < L ? VectorShuffle.fromOp(F, i -> i ^ d) : null;
     }
 
     /**
-     * Sum of the lanes in a fixed pairwise order (lane i with lane i + L/2, then i + L/4, ...), the same in
+     * Sum of the lanes in a fixed pairwise order (lane i with lane i ^ L/2, then i ^ L/4, ...), the same in
      * interpreted, C1 and C2 code, unlike {@code reduceLanes(ADD)}.
      */
     static float sum(FloatVector v) {
-        for (VectorShuffle<Float> f : FOLD) {
-            v = v.add(v.rearrange(f));
+        if (L > 16) {
+            return sumWide(v);
+        }
+        if (L == 16) {
+            v = v.add(v.rearrange(X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(X4));
+        }
+        v = v.add(v.rearrange(X2));
+        v = v.add(v.rearrange(X1));
+        return v.lane(0);
+    }
+
+    /**
+     * {@link #sum} of a vector stored at {@code t[o..o+L)}, same order and so the same bits (unrolled for 8
+     * and 16 lanes; other widths overwrite the stored lanes). For kernels where in-line vector reductions would make a method too big for C2.
+     */
+    static float sum(float[] t, int o) {
+        if (L == 16) {
+            float u0 = t[o] + t[o + 8], u1 = t[o + 1] + t[o + 9], u2 = t[o + 2] + t[o + 10], u3 = t[o + 3] + t[o + 11];
+            float u4 = t[o + 4] + t[o + 12], u5 = t[o + 5] + t[o + 13], u6 = t[o + 6] + t[o + 14], u7 = t[o + 7] + t[o + 15];
+            float v0 = u0 + u4, v1 = u1 + u5, v2 = u2 + u6, v3 = u3 + u7;
+            return (v0 + v2) + (v1 + v3);
+        }
+        if (L == 8) {
+            float v0 = t[o] + t[o + 4], v1 = t[o + 1] + t[o + 5], v2 = t[o + 2] + t[o + 6], v3 = t[o + 3] + t[o + 7];
+            return (v0 + v2) + (v1 + v3);
+        }
+        for (int d = L / 2; d >= 1; d /= 2) {
+            for (int i = 0; i < d; i++) {
+                t[o + i] += t[o + i + d];
+            }
+        }
+        return t[o];
+    }
+
+    /** {@link #sum} for vectors over 16 lanes (e.g. wide SVE), same order, shuffles built per step. */
+    private static float sumWide(FloatVector v) {
+        for (int d = L / 2; d >= 1; d /= 2) {
+            int s = d;
+            v = v.add(v.rearrange(VectorShuffle.fromOp(F, i -> i ^ s)));
         }
         return v.lane(0);
     }
