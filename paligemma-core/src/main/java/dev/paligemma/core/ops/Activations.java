@@ -7,8 +7,9 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Elementwise functions, vectorised with a scalar tail. Transcendentals use the Vector API's
- * {@code EXP}/{@code TANH} (a few ulp in float32) and {@link Math} in the tail.
+ * Elementwise functions, vectorised with a scalar tail. Transcendentals use {@link Simd#exp} and
+ * {@link Simd#tanh} (within a few ulp in float32, built from exactly rounded ops so every call gives the same
+ * bits), not the Vector API's {@code EXP}/{@code TANH}, whose results change when the JIT compiles them.
  */
 public final class Activations {
     private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
@@ -20,7 +21,8 @@ public final class Activations {
     /**
      * GeLU, tanh approximation ({@code gelu_pytorch_tanh}), in place. Evaluated as the identical
      * {@code v / (1 + exp(-2u))}, {@code u = sqrt(2/pi) (v + 0.044715 v^3)}, which avoids the cancellation
-     * in {@code 1 + tanh(u)} for negative inputs.
+     * in {@code 1 + tanh(u)} for negative inputs. Vector lanes and the scalar tail run the same operations,
+     * so an element's value does not depend on where it falls.
      */
     public static void geluTanh(float[] x, int off, int len) {
         int i = off;
@@ -29,13 +31,13 @@ public final class Activations {
             for (; i + L <= end; i += L) {
                 FloatVector v = FloatVector.fromArray(F, x, i);
                 FloatVector u = v.mul(v).mul(v).mul(GELU_C).add(v).mul(-2f * SQRT_2_OVER_PI);
-                v.div(u.lanewise(VectorOperators.EXP).add(1f)).intoArray(x, i);
+                v.div(Simd.exp(u).add(1f)).intoArray(x, i);
             }
         }
         for (; i < end; i++) {
             float v = x[i];
-            float u = -2f * SQRT_2_OVER_PI * (v + GELU_C * v * v * v);
-            x[i] = (float) (v / (1 + Math.exp(u)));
+            float u = (v * v * v * GELU_C + v) * (-2f * SQRT_2_OVER_PI);
+            x[i] = v / (Simd.expScalar(u) + 1f);
         }
     }
 
@@ -46,11 +48,11 @@ public final class Activations {
         float inv = 1 / cap;
         if (Simd.vector()) {
             for (; i + L <= end; i += L) {
-                FloatVector.fromArray(F, x, i).mul(inv).lanewise(VectorOperators.TANH).mul(cap).intoArray(x, i);
+                Simd.tanh(FloatVector.fromArray(F, x, i).mul(inv)).mul(cap).intoArray(x, i);
             }
         }
         for (; i < end; i++) {
-            x[i] = (float) (cap * Math.tanh(x[i] * inv));
+            x[i] = Simd.tanhScalar(x[i] * inv) * cap;
         }
     }
 
@@ -65,6 +67,7 @@ public final class Activations {
             for (; i + L <= end; i += L) {
                 m = m.max(FloatVector.fromArray(F, x, i));
             }
+            // max is exact and order-free, so reduceLanes(MAX) is deterministic (unlike ADD)
             max = m.reduceLanes(VectorOperators.MAX);
         }
         for (; i < end; i++) {
@@ -75,14 +78,14 @@ public final class Activations {
         if (vector) {
             FloatVector s = FloatVector.zero(F);
             for (; i + L <= end; i += L) {
-                FloatVector e = FloatVector.fromArray(F, x, i).sub(max).lanewise(VectorOperators.EXP);
+                FloatVector e = Simd.exp(FloatVector.fromArray(F, x, i).sub(max));
                 e.intoArray(x, i);
                 s = s.add(e);
             }
-            sum = s.reduceLanes(VectorOperators.ADD);
+            sum = Simd.sum(s);
         }
         for (; i < end; i++) {
-            float e = (float) Math.exp(x[i] - max);
+            float e = Simd.expScalar(x[i] - max);
             x[i] = e;
             sum += e;
         }

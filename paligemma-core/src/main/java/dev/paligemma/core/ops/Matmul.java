@@ -2,7 +2,6 @@ package dev.paligemma.core.ops;
 
 import static dev.paligemma.core.ops.Simd.F;
 import static dev.paligemma.core.ops.Simd.L;
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 import dev.paligemma.core.DType;
 import dev.paligemma.core.InvalidArgumentException;
@@ -185,8 +184,10 @@ public final class Matmul {
             }
             return;
         }
+        float[] lanes = LANES.get();
         for (int p0 = 0; p0 < k; p0 += KC) {
             int p1 = Math.min(k, p0 + KC);
+            int pv = p0 + (p1 - p0) / L * L;
             boolean acc = p0 > 0;
             if (dt == DType.F16) {
                 // the half decoder is too large to inline 4x into a tile, so the block's slice is decoded once
@@ -200,21 +201,28 @@ public final class Matmul {
                 long bBase = -(long) j0 * kc * 4 - 4L * p0;
                 for (int i = 0; i < n; i += 4) {
                     for (int j = j0; j < j1; j += 4) {
-                        tileF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, p0, p1, c, cOff, ldc, acc);
+                        tileF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, p0, p1, lanes);
+                        finishF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
                     }
                 }
                 continue;
             }
             for (int i = 0; i < n; i += 4) {
                 for (int j = j0; j < j1; j += 4) {
-                    switch (dt) {
-                        case F32 -> tileF32(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
-                        default -> tileBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, c, cOff, ldc, acc);
+                    if (dt == DType.F32) {
+                        tileF32(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, lanes);
+                        finishF32(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
+                    } else {
+                        tileBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, lanes);
+                        finishBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
                     }
                 }
             }
         }
     }
+
+    /** Per-thread room for a tile's 16 accumulators, summed in a fixed order by {@link Simd#sum(float[], int)}. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L]);
 
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
@@ -242,7 +250,7 @@ public final class Matmul {
                 for (; q + L <= len; q += L) {
                     a = FloatVector.fromArray(F, buf, q).fma(FloatVector.fromArray(F, x, xOff + p0 + q), a);
                 }
-                s += a.reduceLanes(ADD);
+                s += Simd.sum(a);
                 for (; q < len; q++) {
                     s += buf[q] * x[xOff + p0 + q];
                 }
@@ -314,7 +322,7 @@ public final class Matmul {
 
     /** 4x4 register tile over {@code [p0, p1)} for F32 weights; rows beyond the edge repeat the last row and are not stored. */
     static void tileF32(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int p0, int p1, float[] c, int cOff, int ldc, boolean accumulate) {
+                        int j, int j1, int p0, int p1, float[] t) {
         int ni = Math.min(4, n - i);
         int nj = Math.min(4, j1 - j);
         int x0 = xOff + i * ldx;
@@ -357,10 +365,30 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
-        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
-        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
+        // lanes stored and summed in scalar code: 16 in-tile vector reductions make the tile too big for C2
+        a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
+        a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
+        a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
+        a30.intoArray(t, 12 * L); a31.intoArray(t, 13 * L); a32.intoArray(t, 14 * L); a33.intoArray(t, 15 * L);
+    }
+
+    /** Sums a {@link #tileF32}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
+    static void finishF32(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
+                        int j, int j1, int pv, int p1, float[] c, int cOff, int ldc, boolean accumulate, float[] t) {
+        int ni = Math.min(4, n - i);
+        int nj = Math.min(4, j1 - j);
+        int x0 = xOff + i * ldx;
+        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
+        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
+        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
+        long w0 = wBase + j * ldw;
+        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
+        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
+        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
+        float s00 = Simd.sum(t, 0), s01 = Simd.sum(t, L), s02 = Simd.sum(t, 2 * L), s03 = Simd.sum(t, 3 * L);
+        float s10 = Simd.sum(t, 4 * L), s11 = Simd.sum(t, 5 * L), s12 = Simd.sum(t, 6 * L), s13 = Simd.sum(t, 7 * L);
+        float s20 = Simd.sum(t, 8 * L), s21 = Simd.sum(t, 9 * L), s22 = Simd.sum(t, 10 * L), s23 = Simd.sum(t, 11 * L);
+        float s30 = Simd.sum(t, 12 * L), s31 = Simd.sum(t, 13 * L), s32 = Simd.sum(t, 14 * L), s33 = Simd.sum(t, 15 * L);
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 4;
@@ -398,7 +426,7 @@ public final class Matmul {
                 a2 = Simd.f32(w, w2 + o).fma(v, a2);
                 a3 = Simd.f32(w, w3 + o).fma(v, a3);
             }
-            float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+            float s0 = Simd.sum(a0), s1 = Simd.sum(a1), s2 = Simd.sum(a2), s3 = Simd.sum(a3);
             for (int p = pv; p < k; p++) {
                 float v = x[xOff + p];
                 long o = (long) p * 4;
@@ -418,7 +446,7 @@ public final class Matmul {
             for (int p = 0; p < pv; p += L) {
                 a0 = Simd.f32(w, w0 + (long) p * 4).fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
-            float s0 = a0.reduceLanes(ADD);
+            float s0 = Simd.sum(a0);
             for (int p = pv; p < k; p++) {
                 s0 += x[xOff + p] * getF32(w, w0 + (long) p * 4);
             }
@@ -428,7 +456,7 @@ public final class Matmul {
 
     /** 4x4 register tile over {@code [p0, p1)} for Bf16 weights; rows beyond the edge repeat the last row and are not stored. */
     static void tileBf16(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int p0, int p1, float[] c, int cOff, int ldc, boolean accumulate) {
+                        int j, int j1, int p0, int p1, float[] t) {
         int ni = Math.min(4, n - i);
         int nj = Math.min(4, j1 - j);
         int x0 = xOff + i * ldx;
@@ -471,10 +499,30 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        float s00 = a00.reduceLanes(ADD), s01 = a01.reduceLanes(ADD), s02 = a02.reduceLanes(ADD), s03 = a03.reduceLanes(ADD);
-        float s10 = a10.reduceLanes(ADD), s11 = a11.reduceLanes(ADD), s12 = a12.reduceLanes(ADD), s13 = a13.reduceLanes(ADD);
-        float s20 = a20.reduceLanes(ADD), s21 = a21.reduceLanes(ADD), s22 = a22.reduceLanes(ADD), s23 = a23.reduceLanes(ADD);
-        float s30 = a30.reduceLanes(ADD), s31 = a31.reduceLanes(ADD), s32 = a32.reduceLanes(ADD), s33 = a33.reduceLanes(ADD);
+        // lanes stored and summed in scalar code: 16 in-tile vector reductions make the tile too big for C2
+        a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
+        a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
+        a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
+        a30.intoArray(t, 12 * L); a31.intoArray(t, 13 * L); a32.intoArray(t, 14 * L); a33.intoArray(t, 15 * L);
+    }
+
+    /** Sums a {@link #tileBf16}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
+    static void finishBf16(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
+                        int j, int j1, int pv, int p1, float[] c, int cOff, int ldc, boolean accumulate, float[] t) {
+        int ni = Math.min(4, n - i);
+        int nj = Math.min(4, j1 - j);
+        int x0 = xOff + i * ldx;
+        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
+        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
+        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
+        long w0 = wBase + j * ldw;
+        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
+        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
+        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
+        float s00 = Simd.sum(t, 0), s01 = Simd.sum(t, L), s02 = Simd.sum(t, 2 * L), s03 = Simd.sum(t, 3 * L);
+        float s10 = Simd.sum(t, 4 * L), s11 = Simd.sum(t, 5 * L), s12 = Simd.sum(t, 6 * L), s13 = Simd.sum(t, 7 * L);
+        float s20 = Simd.sum(t, 8 * L), s21 = Simd.sum(t, 9 * L), s22 = Simd.sum(t, 10 * L), s23 = Simd.sum(t, 11 * L);
+        float s30 = Simd.sum(t, 12 * L), s31 = Simd.sum(t, 13 * L), s32 = Simd.sum(t, 14 * L), s33 = Simd.sum(t, 15 * L);
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 2;
@@ -512,7 +560,7 @@ public final class Matmul {
                 a2 = Simd.bf16(w, w2 + o).fma(v, a2);
                 a3 = Simd.bf16(w, w3 + o).fma(v, a3);
             }
-            float s0 = a0.reduceLanes(ADD), s1 = a1.reduceLanes(ADD), s2 = a2.reduceLanes(ADD), s3 = a3.reduceLanes(ADD);
+            float s0 = Simd.sum(a0), s1 = Simd.sum(a1), s2 = Simd.sum(a2), s3 = Simd.sum(a3);
             for (int p = pv; p < k; p++) {
                 float v = x[xOff + p];
                 long o = (long) p * 2;
@@ -532,7 +580,7 @@ public final class Matmul {
             for (int p = 0; p < pv; p += L) {
                 a0 = Simd.bf16(w, w0 + (long) p * 2).fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
-            float s0 = a0.reduceLanes(ADD);
+            float s0 = Simd.sum(a0);
             for (int p = pv; p < k; p++) {
                 s0 += x[xOff + p] * getBf16(w, w0 + (long) p * 2);
             }

@@ -2,13 +2,13 @@ package dev.paligemma.core.ops;
 
 import static dev.paligemma.core.ops.Simd.F;
 import static dev.paligemma.core.ops.Simd.L;
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 import jdk.incubator.vector.FloatVector;
 
 /**
  * Normalisations. Sums run in float32 vector lanes (each lane sums {@code size / L} terms, which keeps the
- * rounding error near 1e-7 relative for the model widths) and are finished in double.
+ * rounding error near 1e-7 relative for the model widths), reduced in a fixed order ({@link Simd#sum}) and
+ * finished in double.
  */
 public final class Norms {
     private Norms() {
@@ -24,7 +24,7 @@ public final class Norms {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + i);
                 acc = v.fma(v, acc);
             }
-            ss = acc.reduceLanes(ADD);
+            ss = Simd.sum(acc);
         }
         for (; i < size; i++) {
             float v = x[xOff + i];
@@ -53,7 +53,7 @@ public final class Norms {
             for (; i + L <= size; i += L) {
                 acc = acc.add(FloatVector.fromArray(F, x, xOff + i));
             }
-            sum = acc.reduceLanes(ADD);
+            sum = Simd.sum(acc);
         }
         for (; i < size; i++) {
             sum += x[xOff + i];
@@ -68,7 +68,7 @@ public final class Norms {
                 FloatVector d = FloatVector.fromArray(F, x, xOff + i).sub(mean);
                 acc = d.fma(d, acc);
             }
-            var = acc.reduceLanes(ADD);
+            var = Simd.sum(acc);
         }
         for (; i < size; i++) {
             float d = x[xOff + i] - mean;

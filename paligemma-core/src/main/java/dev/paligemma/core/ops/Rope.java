@@ -10,7 +10,8 @@ import jdk.incubator.vector.FloatVector;
  * for {@code i < d/2}, {@code (x[i], x[i+d/2])} is rotated by {@code pos * theta^(-2i/d)}.
  * Frequencies are float32 as transformers computes them ({@code invFreq = (float) (1/theta^(2i/d))},
  * {@code angle = pos * invFreq} in float32); they are cached per (headDim, theta), and the cos/sin of a
- * position are computed once per call and applied to every head with vectors.
+ * position are computed once per call and applied to every head with vectors. {@link StrictMath}, not
+ * {@link Math}, so that the angles' cos/sin are the same bits whether the JIT has compiled this code or not.
  */
 public final class Rope {
     private record Freqs(int headDim, double theta, float[] inv) {
@@ -28,7 +29,7 @@ public final class Rope {
             int half = headDim / 2;
             float[] inv = new float[half];
             for (int i = 0; i < half; i++) {
-                inv[i] = (float) (1.0 / Math.pow(theta, (2.0 * i) / headDim));
+                inv[i] = (float) (1.0 / StrictMath.pow(theta, (2.0 * i) / headDim));
             }
             f = new Freqs(headDim, theta, inv);
             cache = f;
@@ -49,8 +50,8 @@ public final class Rope {
         float[] sin = cs[1];
         for (int i = 0; i < half; i++) {
             float angle = pos * inv[i];
-            cos[i] = (float) Math.cos(angle);
-            sin[i] = (float) Math.sin(angle);
+            cos[i] = (float) StrictMath.cos(angle);
+            sin[i] = (float) StrictMath.sin(angle);
         }
         boolean vector = Simd.vector();
         for (int h = 0; h < heads; h++) {

@@ -7,12 +7,22 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector species and weight decoders shared by the kernels, plus the switch that forces the scalar
  * paths ({@code -Dpaligemma.scalar=true}, or {@link #scalar} from tests).
+ *
+ * <p>Determinism: the Vector API leaves the order of {@code reduceLanes(ADD)} unspecified (the Java
+ * fallback used before C2 compiles a method sums lanes in sequence, C2 in a tree) and its transcendental
+ * lanewise ops ({@code EXP}, {@code TANH}) differ by an ulp between the fallback ({@link Math} per lane) and
+ * C2's stubs, so one call could round differently from the next. The kernels therefore use only exactly
+ * rounded lanewise operations (add, mul, fma, div, min/max, permutations, bit ops): {@link #sum} reduces in
+ * a fixed tree order and {@link #exp}/{@link #expScalar} are one polynomial evaluated identically in vector
+ * lanes and in scalar tails.
  */
 final class Simd {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -76,6 +86,162 @@ final class Simd {
         for (; i < len; i++) {
             dst[dstOff + i] = Float.float16ToFloat(seg.get(I16, off + 2L * i));
         }
+    }
+
+    // one halving step of sum() each: lane i takes lane i ^ d. Separate static finals (not an array) so C2
+    // sees constant shuffles and emits one permute per step; a shuffle read from an array is ~5x slower.
+    private static final VectorShuffle<Float> X1 = fold(1);
+    private static final VectorShuffle<Float> X2 = fold(2);
+    private static final VectorShuffle<Float> X4 = fold(4);
+    private static final VectorShuffle<Float> X8 = fold(8);
+
+    private static VectorShuffle<Float> fold(int d) {
+        return d < L ? VectorShuffle.fromOp(F, i -> i ^ d) : null;
+    }
+
+    /**
+     * Sum of the lanes in a fixed pairwise order (lane i with lane i ^ L/2, then i ^ L/4, ...), the same in
+     * interpreted, C1 and C2 code, unlike {@code reduceLanes(ADD)}.
+     */
+    static float sum(FloatVector v) {
+        if (L > 16) {
+            return sumWide(v);
+        }
+        if (L == 16) {
+            v = v.add(v.rearrange(X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(X4));
+        }
+        v = v.add(v.rearrange(X2));
+        v = v.add(v.rearrange(X1));
+        return v.lane(0);
+    }
+
+    /**
+     * {@link #sum} of a vector stored at {@code t[o..o+L)}, same order and so the same bits (unrolled for 8
+     * and 16 lanes; other widths overwrite the stored lanes). For kernels where in-line vector reductions would make a method too big for C2.
+     */
+    static float sum(float[] t, int o) {
+        if (L == 16) {
+            float u0 = t[o] + t[o + 8], u1 = t[o + 1] + t[o + 9], u2 = t[o + 2] + t[o + 10], u3 = t[o + 3] + t[o + 11];
+            float u4 = t[o + 4] + t[o + 12], u5 = t[o + 5] + t[o + 13], u6 = t[o + 6] + t[o + 14], u7 = t[o + 7] + t[o + 15];
+            float v0 = u0 + u4, v1 = u1 + u5, v2 = u2 + u6, v3 = u3 + u7;
+            return (v0 + v2) + (v1 + v3);
+        }
+        if (L == 8) {
+            float v0 = t[o] + t[o + 4], v1 = t[o + 1] + t[o + 5], v2 = t[o + 2] + t[o + 6], v3 = t[o + 3] + t[o + 7];
+            return (v0 + v2) + (v1 + v3);
+        }
+        for (int d = L / 2; d >= 1; d /= 2) {
+            for (int i = 0; i < d; i++) {
+                t[o + i] += t[o + i + d];
+            }
+        }
+        return t[o];
+    }
+
+    /** {@link #sum} for vectors over 16 lanes (e.g. wide SVE), same order, shuffles built per step. */
+    private static float sumWide(FloatVector v) {
+        for (int d = L / 2; d >= 1; d /= 2) {
+            int s = d;
+            v = v.add(v.rearrange(VectorShuffle.fromOp(F, i -> i ^ s)));
+        }
+        return v.lane(0);
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer held in the low mantissa bits. */
+    private static final float ROUND = 12582912f;
+    private static final int ROUND_BITS = 0x4B400000;
+    /** ln 2 split so that {@code n * LN2_HI} is exact for the n that occur. */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    // minimax polynomial for (e^r - 1 - r) / r^2 on |r| <= ln2 / 2 (Cephes expf coefficients)
+    private static final float P0 = 1.9875691500e-4f;
+    private static final float P1 = 1.3981999507e-3f;
+    private static final float P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f;
+    private static final float P4 = 1.6666665459e-1f;
+    private static final float P5 = 5.0000001201e-1f;
+    /** Below this e^x rounds to 0 in float32, above {@code EXP_HI} to infinity. */
+    private static final float EXP_LO = -104f;
+    private static final float EXP_HI = 89f;
+
+    /**
+     * e^x per lane within 2 ulp, from exactly rounded lanewise ops only, bit-identical to {@link #expScalar}.
+     * x = n ln2 + r; e^r by polynomial; 2^n applied as two exact power-of-two factors so results that
+     * are subnormal round once. NaN stays NaN, -inf gives 0, +inf gives +inf.
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(EXP_LO).min(EXP_HI);
+        FloatVector t = x.fma(LOG2E, ROUND);
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(c(-LN2_HI), x);
+        r = n.fma(c(-LN2_LO), r);
+        FloatVector p = r.fma(P0, P1).fma(r, c(P2)).fma(r, c(P3)).fma(r, c(P4)).fma(r, c(P5));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        IntVector ni = t.reinterpretAsInts().sub(ROUND_BITS);
+        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+        IntVector n2 = ni.sub(n1);
+        FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return y.mul(s1).mul(s2);
+    }
+
+    private static FloatVector c(float v) {
+        return FloatVector.broadcast(F, v);
+    }
+
+    /** The scalar twin of {@link #exp}: the same operations in the same order, so the same bits. */
+    static float expScalar(float x) {
+        x = Math.min(Math.max(x, EXP_LO), EXP_HI);
+        float t = Math.fma(x, LOG2E, ROUND);
+        float n = t - ROUND;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, P0, P1), r, P2), r, P3), r, P4), r, P5);
+        float y = Math.fma(p, r * r, r) + 1f;
+        int ni = Float.floatToRawIntBits(t) - ROUND_BITS;
+        int n1 = ni >> 1;
+        int n2 = ni - n1;
+        return y * Float.intBitsToFloat((n1 + 127) << 23) * Float.intBitsToFloat((n2 + 127) << 23);
+    }
+
+    /** Below this |y|, tanh(y) comes from an odd polynomial (the exp form would cancel). */
+    private static final float TANH_SMALL = 0.625f;
+    // tanh(y) = y + y^3 Q(y^2) on |y| < 0.625 (Cephes tanhf coefficients)
+    private static final float Q0 = -5.70498872745e-3f;
+    private static final float Q1 = 2.06390887954e-2f;
+    private static final float Q2 = -5.37397155531e-2f;
+    private static final float Q3 = 1.33314422036e-1f;
+    private static final float Q4 = -3.33332819422e-1f;
+
+    /** tanh per lane from exactly rounded ops, bit-identical to {@link #tanhScalar}; odd, so -0 stays -0. */
+    static FloatVector tanh(FloatVector y) {
+        FloatVector a = y.abs();
+        FloatVector z = a.mul(a);
+        FloatVector small = z.fma(Q0, Q1).fma(z, c(Q2)).fma(z, c(Q3)).fma(z, c(Q4)).mul(z).fma(a, a);
+        FloatVector e = exp(a.mul(-2f));
+        FloatVector large = FloatVector.broadcast(F, 1f).sub(e).div(e.add(1f));
+        VectorMask<Float> isSmall = a.lt(TANH_SMALL);
+        FloatVector t = large.blend(small, isSmall);
+        IntVector sign = y.reinterpretAsInts().and(0x80000000);
+        return t.reinterpretAsInts().or(sign).reinterpretAsFloats();
+    }
+
+    /** The scalar twin of {@link #tanh}. */
+    static float tanhScalar(float y) {
+        float a = Math.abs(y);
+        float z = a * a;
+        float t;
+        if (a < TANH_SMALL) {
+            t = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(z, Q0, Q1), z, Q2), z, Q3), z, Q4) * z, a, a);
+        } else {
+            float e = expScalar(a * -2f);
+            t = (1f - e) / (e + 1f);
+        }
+        return Float.intBitsToFloat(Float.floatToRawIntBits(t) | (Float.floatToRawIntBits(y) & 0x80000000));
     }
 
     private static final java.lang.foreign.ValueLayout.OfShort I16 =
