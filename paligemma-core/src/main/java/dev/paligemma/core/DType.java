@@ -13,7 +13,13 @@ public enum DType {
     I16(2, false),
     I32(4, false),
     I64(8, false),
-    BOOL(1, false);
+    BOOL(1, false),
+    /**
+     * Block-quantised weights (not a safetensors dtype): one signed byte per element, plus a companion
+     * segment of float16 scales, one per block of {@link Q8#BLOCK} consecutive elements of a row (the last
+     * block of a row may be shorter). Element value = byte x scale. See {@link Q8}.
+     */
+    Q8(1, true);
 
     private final int byteSize;
     private final boolean floatWeights;
@@ -36,7 +42,7 @@ public enum DType {
     /** The type named by a safetensors header's {@code dtype} string, if this library knows it. */
     public static Optional<DType> fromSafetensors(String name) {
         for (DType t : values()) {
-            if (t.name().equals(name)) {
+            if (t != Q8 && t.name().equals(name)) {
                 return Optional.of(t);
             }
         }

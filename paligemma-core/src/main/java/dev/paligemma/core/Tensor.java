@@ -23,6 +23,10 @@ public final class Tensor {
     private final long[] shape;
     private final MemorySegment data;
     private final String source;
+    /** {@link DType#Q8} only: float16 scales, {@code [rows, Q8.blocks(rowLength)]}; null otherwise. */
+    private final MemorySegment scales;
+    /** Elements per row (product of the dims after the first); used to locate Q8 scales. */
+    private final long rowLength;
 
     /**
      * @param name   tensor name (as the caller will look it up)
@@ -32,11 +36,22 @@ public final class Tensor {
      * @param source where the bytes come from (a file name), for error messages
      */
     public Tensor(String name, DType dtype, long[] shape, MemorySegment data, String source) {
+        this(name, dtype, shape, data, null, source);
+        if (dtype == DType.Q8) {
+            throw new InvalidArgumentException(source + ": tensor '" + name + "': Q8 tensors need scales; use Q8.of or Q8.quantize");
+        }
+    }
+
+    /** A {@link DType#Q8} tensor (validated by {@link Q8#of}). */
+    Tensor(String name, DType dtype, long[] shape, MemorySegment data, MemorySegment scales, String source) {
         this.name = name;
         this.dtype = dtype;
         this.shape = shape.clone();
         this.data = data;
         this.source = source;
+        this.scales = scales;
+        long count = elementCount(this.shape);
+        this.rowLength = this.shape.length == 0 || this.shape[0] == 0 ? count : count / this.shape[0];
         long expected;
         try {
             expected = Math.multiplyExact(elementCount(this.shape), dtype.byteSize());
@@ -100,6 +115,24 @@ public final class Tensor {
         return data;
     }
 
+    /**
+     * The float16 scales of a {@link DType#Q8} tensor: {@code rows x Q8.blocks(rowLength())} little-endian
+     * halves, row-major; one per block of {@link Q8#BLOCK} elements of a row.
+     *
+     * @throws InvalidArgumentException for any other dtype
+     */
+    public MemorySegment scales() {
+        if (scales == null) {
+            throw new InvalidArgumentException("tensor '" + name + "' is " + dtype + ", it has no Q8 scales");
+        }
+        return scales;
+    }
+
+    /** Elements per row: the product of every dimension after the first (all elements for a scalar). */
+    public long rowLength() {
+        return rowLength;
+    }
+
     /** The file (or other origin) the bytes come from. */
     public String source() {
         return source;
@@ -137,7 +170,15 @@ public final class Tensor {
             case I16 -> data.getAtIndex(I16, index);
             case I32 -> data.getAtIndex(I32, index);
             case I64 -> data.getAtIndex(I64, index);
+            case Q8 -> data.get(ValueLayout.JAVA_BYTE, index) * q8Scale(index);
         };
+    }
+
+    /** The (exactly representable) scale of the Q8 block holding flat element {@code index}. */
+    private float q8Scale(long index) {
+        long row = index / rowLength;
+        long col = index - row * rowLength;
+        return Float.float16ToFloat(scales.getAtIndex(I16, row * Q8.blocks(rowLength) + col / Q8.BLOCK));
     }
 
     /** Element {@code index} of an integer tensor (I8/U8/I16/I32/I64/BOOL) as a long. */
@@ -156,7 +197,8 @@ public final class Tensor {
             case I16 -> data.getAtIndex(I16, index);
             case I32 -> data.getAtIndex(I32, index);
             case I64 -> data.getAtIndex(I64, index);
-            default -> throw new CheckpointException(source + ": tensor '" + name + "' is " + dtype + ", not an integer type");
+            case F32, BF16, F16, F64, Q8 ->
+                    throw new CheckpointException(source + ": tensor '" + name + "' is " + dtype + ", not an integer type");
         };
     }
 
@@ -180,6 +222,20 @@ public final class Tensor {
             case F16 -> {
                 for (int i = 0; i < length; i++) {
                     dst[dstOffset + i] = Float.float16ToFloat(data.getAtIndex(I16, start + i));
+                }
+            }
+            case Q8 -> {
+                // one scale per block, not per element: embedding lookups read whole rows this way
+                int i = 0;
+                while (i < length) {
+                    long idx = start + i;
+                    long col = idx % rowLength;
+                    int run = (int) Math.min(length - i, Math.min(Q8.BLOCK - col % Q8.BLOCK, rowLength - col));
+                    float s = q8Scale(idx);
+                    for (int j = 0; j < run; j++) {
+                        dst[dstOffset + i + j] = data.get(ValueLayout.JAVA_BYTE, idx + j) * s;
+                    }
+                    i += run;
                 }
             }
             default -> {

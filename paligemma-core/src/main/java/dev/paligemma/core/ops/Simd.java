@@ -3,6 +3,7 @@ package dev.paligemma.core.ops;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -31,6 +32,11 @@ final class Simd {
     /** Shorts filling half a float vector, so one load widens to exactly one float vector. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Bytes filling a quarter of a float vector (one load widens to one float vector); null below 8 lanes. */
+    static final VectorSpecies<Byte> B = L >= 8 && L <= 32
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
+    /** Whether the Q8 kernels can run vectorised: byte loads of L lanes exist and L divides a Q8 block. */
+    static final boolean Q8_VECTOR = B != null && dev.paligemma.core.Q8.BLOCK % L == 0;
 
     /**
      * Forces every kernel onto its scalar loop. Package-private and mutable so tests can run both paths in
@@ -54,6 +60,11 @@ final class Simd {
     static FloatVector bf16(MemorySegment seg, long off) {
         IntVector w = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
         return w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** {@link #L} signed bytes at byte {@code off}, converted (exactly) to float32. */
+    static FloatVector q8(MemorySegment seg, long off) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, seg, off, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /**

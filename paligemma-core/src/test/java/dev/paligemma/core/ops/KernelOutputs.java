@@ -39,6 +39,19 @@ final class KernelOutputs {
             Matmul.matvec(xv, 3, w, c, 2);
             out.put("matvec " + dt, c);
         }
+        // Q8: k not a multiple of the block (2100 = 65 x 32 + 20, 301, 4304 = 134 x 32 + 16, 72)
+        Tensor wq = dev.paligemma.core.Q8.quantize(Ref.weight(DType.F32, m, k, Ref.random(r, m * k)), java.lang.foreign.Arena.ofAuto());
+        float[] cq = new float[n * m];
+        Matmul.matmul(x, n, k, wq, cq);
+        out.put("matmul Q8", cq);
+        for (int kq : new int[] {kv, 4304, 72}) {
+            Tensor wv = dev.paligemma.core.Q8.quantize(Ref.weight(DType.BF16, mv, kq, Ref.random(r, mv * kq)),
+                    java.lang.foreign.Arena.ofAuto());
+            float[] xq = Ref.random(r, kq + 3);
+            float[] c = new float[mv + 2];
+            Matmul.matvec(xq, 3, wv, c, 2);
+            out.put("matvec Q8 k" + kq, c);
+        }
         // attention-sized products: above Matmul.PARALLEL_FLOPS in the large set
         int an = large ? 67 : 6;
         int am = large ? 130 : 7;

@@ -1,0 +1,214 @@
+package dev.paligemma.core.ops;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.paligemma.core.CheckpointException;
+import dev.paligemma.core.DType;
+import dev.paligemma.core.Q8;
+import dev.paligemma.core.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Q8 block quantisation and the Q8 kernels: the stored bytes and scales against the definition (checked
+ * from the raw segments, not through the code under test), the kernels against a double reference of the
+ * dequantised weights (tight) and against the float weights (within the quantisation bound), on odd sizes
+ * including SigLIP's 4304 (short last block) and 72.
+ */
+class Q8Test {
+    private static final Arena ARENA = Arena.ofAuto();
+
+    /** Raw dequantised value of element (row, col), read from the segments. */
+    private static double deq(Tensor t, long row, long col) {
+        long k = t.dim(1);
+        byte q = t.segment().get(ValueLayout.JAVA_BYTE, row * k + col);
+        return q * (double) scale(t, row, col);
+    }
+
+    private static float scale(Tensor t, long row, long col) {
+        long nb = (t.dim(1) + 31) / 32;
+        return Float.float16ToFloat(t.scales().getAtIndex(Ref.I16, row * nb + col / 32));
+    }
+
+    private static float[] gaussianBlocks(Random r, int m, int k) {
+        float[] w = new float[m * k];
+        for (int i = 0; i < w.length; i++) {
+            // block magnitudes vary by orders of magnitude, as across real weight rows
+            double mag = Math.pow(10, -3 + ((i / 32) % 5));
+            w[i] = (float) (r.nextGaussian() * mag);
+        }
+        return w;
+    }
+
+    @Test
+    void valuesAndScalesFollowTheDefinition() {
+        Random r = new Random(5);
+        for (int[] s : new int[][] {{3, 4304}, {5, 72}, {2, 1}, {2, 33}, {4, 64}}) {
+            int m = s[0], k = s[1];
+            float[] w = gaussianBlocks(r, m, k);
+            Tensor q = Q8.quantize(Ref.weight(DType.F32, m, k, w.clone()), ARENA);
+            assertEquals(DType.Q8, q.dtype());
+            assertEquals((long) m * k, q.segment().byteSize());
+            assertEquals((long) m * ((k + 31) / 32) * 2, q.scales().byteSize());
+            for (int i = 0; i < m; i++) {
+                for (int b = 0; b * 32 < k; b++) {
+                    double amax = 0;
+                    for (int p = b * 32; p < Math.min(k, b * 32 + 32); p++) {
+                        amax = Math.max(amax, Math.abs(w[i * k + p]));
+                    }
+                    float sc = scale(q, i, b * 32L);
+                    assertTrue(sc * 127.0 >= amax, "no clipping, block " + b);
+                    // at most one float16 step above max/127
+                    assertTrue(sc <= amax / 127 * (1 + 1.0 / 512) + 1e-7, "scale " + sc + " vs amax " + amax);
+                    for (int p = b * 32; p < Math.min(k, b * 32 + 32); p++) {
+                        double e = Math.abs(deq(q, i, p) - w[i * k + p]);
+                        assertTrue(e <= sc / 2.0, "element error " + e + " > s/2 = " + sc / 2);
+                    }
+                }
+            }
+            float[] all = q.toFloatArray();
+            float[] part = new float[k + 5];
+            for (int i = 0; i < m; i++) {
+                q.toFloats((long) i * k + 1, part, 2, k - 1);
+                for (int p = 0; p < k; p++) {
+                    assertEquals((float) deq(q, i, p), all[i * k + p]);
+                    assertEquals((float) deq(q, i, p), q.getFloat((long) i * k + p));
+                    if (p >= 1) {
+                        assertEquals((float) deq(q, i, p), part[p + 1]);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void roundsHalfToEvenWithAnExactScale() {
+        // max |w| = 63.5 gives s = 63.5 / 127 = 0.5 exactly; w / s = 0.5, 1.5, 2.5, -0.5 round to 0, 2, 2, 0
+        float[] w = new float[32];
+        w[0] = 63.5f;
+        w[1] = 0.25f;
+        w[2] = 0.75f;
+        w[3] = 1.25f;
+        w[4] = -0.25f;
+        w[5] = -63.5f;
+        Tensor q = Q8.quantize(Tensor.ofFloats("w", new long[] {1, 32}, w), ARENA);
+        assertEquals(0.5f, scale(q, 0, 0));
+        byte[] got = q.segment().toArray(ValueLayout.JAVA_BYTE);
+        assertArrayEquals(new byte[] {127, 0, 2, 2, 0, -127}, java.util.Arrays.copyOf(got, 6));
+    }
+
+    @Test
+    void shortLastBlockHasItsOwnScale() {
+        // k = 72: blocks [0,32), [32,64), [64,72); only the short block holds large values
+        float[] w = new float[72];
+        for (int p = 0; p < 72; p++) {
+            w[p] = p < 64 ? 0.001f * (p % 7 - 3) : 100f + p;
+        }
+        Tensor q = Q8.quantize(Tensor.ofFloats("w", new long[] {1, 72}, w), ARENA);
+        assertEquals(3 * 2, q.scales().byteSize());
+        assertTrue(scale(q, 0, 0) < 1e-4f);
+        assertTrue(scale(q, 0, 64) > 1f);
+        assertEquals(0.003, deq(q, 0, 6), 0.003 / 254 * 1.01);
+    }
+
+    @Test
+    void zeroBlockAndNonFiniteWeights() {
+        Tensor zero = Q8.quantize(Tensor.ofFloats("z", new long[] {2, 40}, new float[80]), ARENA);
+        assertArrayEquals(new float[80], zero.toFloatArray());
+        float[] bad = new float[40];
+        bad[17] = Float.NaN;
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> Q8.quantize(Tensor.ofFloats("bad.weight", new long[] {1, 40}, bad), ARENA));
+        assertTrue(e.getMessage().contains("bad.weight"), e.getMessage());
+        assertTrue(DType.fromSafetensors("Q8").isEmpty(), "Q8 is not a safetensors dtype");
+        assertThrows(RuntimeException.class, () -> new Tensor("q", DType.Q8, new long[] {1, 4},
+                MemorySegment.ofArray(new byte[4]), "<test>"));
+    }
+
+    /** Dense float32 tensor of the dequantised values (read from the raw segments). */
+    private static Tensor dequantised(Tensor q) {
+        int m = (int) q.dim(0), k = (int) q.dim(1);
+        float[] v = new float[m * k];
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) {
+                v[i * k + p] = (float) deq(q, i, p);
+            }
+        }
+        return Tensor.ofFloats("deq", new long[] {m, k}, v);
+    }
+
+    @Test
+    void matvecMatchesDoubleReferenceAndFloatWeights() {
+        Random r = new Random(11);
+        for (boolean scalar : new boolean[] {false, true}) {
+            for (int k : new int[] {1, 31, 32, 72, 301, 4304}) {
+                for (int m : new int[] {1, 5, 37}) {
+                    float[] wf = gaussianBlocks(r, m, k);
+                    Tensor wb = Ref.weight(DType.BF16, m, k, wf);
+                    Tensor q = Q8.quantize(wb, ARENA);
+                    float[] x = Ref.random(r, k + 2);
+                    float[] out = new float[m + 1];
+                    Ref.withPath(scalar, () -> Matmul.matvec(x, 2 - 1, q, out, 1));
+                    for (int j = 0; j < m; j++) {
+                        double ref = 0, abs = 0, qbound = 0, refF = 0;
+                        for (int p = 0; p < k; p++) {
+                            double xv = x[1 + p];
+                            ref += xv * deq(q, j, p);
+                            abs += Math.abs(xv * deq(q, j, p));
+                            refF += xv * wf[j * k + p];
+                            qbound += Math.abs(xv) * scale(q, j, p) / 2;
+                        }
+                        String what = "matvec Q8 m=" + m + " k=" + k + " row " + j + (scalar ? " scalar" : " vector");
+                        Ref.checkDot(what, out[1 + j], ref, abs, 1e-5);
+                        assertTrue(Math.abs(out[1 + j] - refF) <= qbound + 1e-5 * abs,
+                                what + ": error vs float weights " + Math.abs(out[1 + j] - refF) + " > bound " + qbound);
+                    }
+                    float[] f32 = new float[m + 1];
+                    Tensor d = dequantised(q);
+                    Ref.withPath(scalar, () -> Matmul.matvec(x, 1, d, f32, 1));
+                    assertArrayEquals(f32, out, "Q8 matvec has the bits of F32 matvec over the dequantised weights");
+                }
+            }
+        }
+    }
+
+    @Test
+    void matmulMatchesDoubleReferenceAndFloatWeights() {
+        Random r = new Random(12);
+        for (boolean scalar : new boolean[] {false, true}) {
+            for (int[] s : new int[][] {{5, 9, 72}, {7, 67, 4304}, {2, 13, 2100}, {4, 4, 32}, {3, 70, 33}}) {
+                int n = s[0], m = s[1], k = s[2];
+                float[] wf = gaussianBlocks(r, m, k);
+                Tensor q = Q8.quantize(Ref.weight(DType.F16, m, k, wf), ARENA);
+                float[] x = Ref.random(r, n * k);
+                float[] out = new float[n * m];
+                Ref.withPath(scalar, () -> Matmul.matmul(x, n, k, q, out));
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < m; j++) {
+                        double ref = 0, abs = 0, qbound = 0, refF = 0;
+                        for (int p = 0; p < k; p++) {
+                            double xv = x[i * k + p];
+                            ref += xv * deq(q, j, p);
+                            abs += Math.abs(xv * deq(q, j, p));
+                            refF += xv * wf[j * k + p];
+                            qbound += Math.abs(xv) * scale(q, j, p) / 2;
+                        }
+                        String what = "matmul Q8 " + n + "x" + m + "x" + k + " [" + i + "," + j + "]" + (scalar ? " scalar" : "");
+                        Ref.checkDot(what, out[i * m + j], ref, abs, 1e-5);
+                        assertTrue(Math.abs(out[i * m + j] - refF) <= qbound + 1e-5 * abs, what + ": beyond quantisation bound");
+                    }
+                }
+                float[] f32 = new float[n * m];
+                Tensor d = dequantised(q);
+                Ref.withPath(scalar, () -> Matmul.matmul(x, n, k, d, f32));
+                assertArrayEquals(f32, out, "Q8 matmul has the bits of F32 matmul over the dequantised weights");
+            }
+        }
+    }
+}
