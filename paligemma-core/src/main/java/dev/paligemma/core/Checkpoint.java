@@ -30,12 +30,65 @@ public final class Checkpoint implements AutoCloseable {
     private final Arena arena;
     private final List<SafetensorsFile> files;
     private final Map<String, Tensor> tensors;
+    /** For a {@link #quantized} view: the mapped Q8 cache (checked with the sources), else null. */
+    private final SafetensorsFile q8Cache;
+    /** For a {@link #quantized} view: holds the cache mapping or in-memory Q8 copies, else null. */
+    private final Arena q8Arena;
 
     private Checkpoint(Path directory, Arena arena, List<SafetensorsFile> files, Map<String, Tensor> tensors) {
+        this(directory, arena, files, tensors, null, null);
+    }
+
+    private Checkpoint(Path directory, Arena arena, List<SafetensorsFile> files, Map<String, Tensor> tensors,
+                       SafetensorsFile q8Cache, Arena q8Arena) {
         this.directory = directory;
         this.arena = arena;
         this.files = files;
         this.tensors = tensors;
+        this.q8Cache = q8Cache;
+        this.q8Arena = q8Arena;
+    }
+
+    /**
+     * A view of this checkpoint whose weight matrices (rank-2 F32/BF16/F16 tensors: projections, MLPs,
+     * token embeddings / output head; not position embeddings) are {@link DType#Q8} block-quantised copies;
+     * every other tensor (norms, biases, position and patch embeddings) is this checkpoint's own. The copies
+     * come from a cache file under {@code cacheRoot} (see {@link #q8CacheFile}), written on first use and
+     * rewritten when the weight files' sizes or modification times no longer match its record; if the cache
+     * cannot be written they are made in memory.
+     *
+     * <p>The view takes over this checkpoint: close the view (which closes both), not this object.
+     */
+    public Checkpoint quantized(Path cacheRoot) {
+        if (q8Arena != null) {
+            return this;
+        }
+        Map<String, Tensor> selected = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            if (Q8Cache.selected(e.getKey(), e.getValue())) {
+                selected.put(e.getKey(), e.getValue());
+            }
+        }
+        Arena qa = Arena.ofShared();
+        try {
+            Q8Cache.Loaded loaded = guard(() -> Q8Cache.load(q8CacheFile(cacheRoot), files, selected, qa));
+            Map<String, Tensor> merged = new LinkedHashMap<>(tensors);
+            merged.putAll(loaded.tensors());
+            return new Checkpoint(directory, arena, files, Collections.unmodifiableMap(merged), loaded.file(), qa);
+        } catch (RuntimeException e) {
+            qa.close();
+            throw e;
+        }
+    }
+
+    /** The Q8 cache file of this checkpoint directory under {@code cacheRoot}. */
+    public Path q8CacheFile(Path cacheRoot) {
+        return Q8Cache.location(cacheRoot, directory);
+    }
+
+    /** Whether this is a {@link #quantized} view. */
+    public boolean isQuantized() {
+        return q8Arena != null;
     }
 
     /** Opens and validates every weight file of {@code directory}. */
@@ -188,6 +241,9 @@ public final class Checkpoint implements AutoCloseable {
         for (SafetensorsFile f : files) {
             f.verifyUnchanged();
         }
+        if (q8Cache != null) {
+            q8Cache.verifyUnchanged();
+        }
     }
 
     /**
@@ -245,6 +301,15 @@ public final class Checkpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        // a quantised view shares the mapping arena with the checkpoint it came from; closing both is harmless
+        try {
+            if (arena.scope().isAlive()) {
+                arena.close();
+            }
+        } finally {
+            if (q8Arena != null && q8Arena.scope().isAlive()) {
+                q8Arena.close();
+            }
+        }
     }
 }

@@ -63,6 +63,9 @@ public final class SafetensorsWriter {
             if (dtype == null || filler == null) {
                 throw new InvalidArgumentException("tensor '" + name + "': dtype and filler are required");
             }
+            if (dtype == DType.Q8) {
+                throw new InvalidArgumentException("tensor '" + name + "': Q8 is not a safetensors dtype; store its values as I8 and scales as F16");
+            }
             shape = shape.clone();
             try {
                 Math.multiplyExact(Tensor.elementCount(shape), dtype.byteSize());

@@ -1,0 +1,174 @@
+package dev.paligemma.core;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Q8 copy of a checkpoint's weight matrices, kept as a safetensors file
+ * {@code <root>/<hash of the checkpoint directory>/model.q8.safetensors} so later loads map it instead of
+ * quantising again. Each quantised matrix {@code name} is stored as an {@code I8} tensor {@code name} and an
+ * {@code F16} tensor {@code name.q8_scales} ({@code [rows, blocks]}); {@code __metadata__} marks the format
+ * and block size and records every source weight file's name, size and modification time. A cache whose
+ * record differs from the files now on disk, or that lacks a tensor or has another shape, is rewritten.
+ */
+final class Q8Cache {
+    static final String FILE = "model.q8.safetensors";
+    static final String FORMAT = "paligemma-java-q8";
+    static final String VERSION = "1";
+    static final String SCALES_SUFFIX = ".q8_scales";
+
+    private Q8Cache() {
+    }
+
+    /** Canonical names of the tensors a quantised view replaces: float matrices except position embeddings. */
+    static boolean selected(String name, Tensor t) {
+        return Q8.quantizable(t) && !name.contains("position_embedding");
+    }
+
+    /** Where the cache of {@code checkpointDir} lives under {@code root}. */
+    static Path location(Path root, Path checkpointDir) {
+        Path dir;
+        try {
+            dir = checkpointDir.toRealPath();
+        } catch (IOException e) {
+            dir = checkpointDir.toAbsolutePath().normalize();
+        }
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(dir.toString().getBytes(StandardCharsets.UTF_8));
+            return root.resolve(HexFormat.of().formatHex(h, 0, 8)).resolve(FILE);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JDK", e);
+        }
+    }
+
+    /** The record of the source files: name, size and modification time of each, in order. */
+    static String sources(List<SafetensorsFile> files) {
+        StringBuilder sb = new StringBuilder();
+        for (SafetensorsFile f : files) {
+            try {
+                sb.append(f.path().getFileName()).append(':').append(Files.size(f.path())).append(':')
+                        .append(Files.getLastModifiedTime(f.path()).toString()).append(';');
+            } catch (IOException e) {
+                throw new CheckpointException(f.path() + ": cannot stat weight file: " + e.getMessage(), e);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Result of {@link #load}: the Q8 tensors by canonical name and the cache file they map (null if in memory). */
+    record Loaded(Map<String, Tensor> tensors, SafetensorsFile file) {
+    }
+
+    /**
+     * Maps (or first writes) the cache for {@code selected} tensors of a checkpoint into {@code arena}. If the
+     * cache cannot be written (read-only home, full disk), quantises into {@code arena} instead.
+     */
+    static Loaded load(Path cacheFile, List<SafetensorsFile> sourceFiles, Map<String, Tensor> selected, Arena arena) {
+        String sources = sources(sourceFiles);
+        Loaded cached = tryMap(cacheFile, sources, selected, arena);
+        if (cached != null) {
+            return cached;
+        }
+        try {
+            Files.createDirectories(cacheFile.getParent());
+            write(cacheFile, sources, selected);
+        } catch (IOException | CheckpointException e) {
+            System.getLogger(Q8Cache.class.getName()).log(System.Logger.Level.WARNING,
+                    "cannot write Q8 cache " + cacheFile + " (" + e.getMessage() + "); quantising in memory");
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> e2 : selected.entrySet()) {
+                out.put(e2.getKey(), Q8.quantize(e2.getValue(), arena));
+            }
+            return new Loaded(out, null);
+        }
+        Loaded written = tryMap(cacheFile, sources, selected, arena);
+        if (written == null) {
+            throw new CheckpointException(cacheFile + ": Q8 cache just written does not validate");
+        }
+        return written;
+    }
+
+    /** The cache's tensors if the file exists and matches the sources and tensors; null if it must be (re)written. */
+    static Loaded tryMap(Path cacheFile, String sources, Map<String, Tensor> selected, Arena arena) {
+        if (!Files.isRegularFile(cacheFile)) {
+            return null;
+        }
+        SafetensorsFile f;
+        try {
+            f = SafetensorsFile.open(cacheFile, arena, false);
+        } catch (CheckpointException corrupt) {
+            return null;
+        }
+        Map<String, String> md = f.metadata();
+        if (!FORMAT.equals(md.get("format")) || !VERSION.equals(md.get("version"))
+                || !String.valueOf(Q8.BLOCK).equals(md.get("block")) || !sources.equals(md.get("sources"))) {
+            return null;
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : selected.entrySet()) {
+            Tensor src = e.getValue();
+            Tensor q = f.tensors().get(e.getKey());
+            Tensor s = f.tensors().get(e.getKey() + SCALES_SUFFIX);
+            long[] scaleShape = {src.dim(0), Q8.blocks(src.dim(1))};
+            if (q == null || s == null || q.dtype() != DType.I8 || s.dtype() != DType.F16
+                    || !Arrays.equals(q.shape(), src.shape()) || !Arrays.equals(s.shape(), scaleShape)) {
+                return null;
+            }
+            out.put(e.getKey(), Q8.of(src.name(), src.shape(), q.segment(), s.segment(),
+                    cacheFile.getFileName() + " (Q8 of " + src.source() + ")"));
+        }
+        return new Loaded(out, f);
+    }
+
+    /** Quantises {@code selected} row by row straight into the cache file. */
+    static void write(Path cacheFile, String sources, Map<String, Tensor> selected) {
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : selected.entrySet()) {
+            Tensor t = e.getValue();
+            int m = Math.toIntExact(t.dim(0));
+            int k = Math.toIntExact(t.dim(1));
+            int nb = (int) Q8.blocks(k);
+            // the scales are produced by the values pass and written right after it (entries go in order)
+            byte[][] holder = new byte[1][];
+            entries.add(new SafetensorsWriter.Entry(e.getKey(), DType.I8, t.shape(), sink -> {
+                byte[] scaleBytes = new byte[Math.multiplyExact(m, nb * 2)];
+                holder[0] = scaleBytes;
+                float[] row = new float[k];
+                byte[] q = new byte[k];
+                short[] s = new short[nb];
+                for (int r = 0; r < m; r++) {
+                    t.toFloats((long) r * k, row, 0, k);
+                    Q8.quantizeRow(t, row, q, s);
+                    sink.putBytes(q, 0, k);
+                    for (int b = 0; b < nb; b++) {
+                        scaleBytes[(r * nb + b) * 2] = (byte) s[b];
+                        scaleBytes[(r * nb + b) * 2 + 1] = (byte) (s[b] >> 8);
+                    }
+                }
+            }));
+            entries.add(new SafetensorsWriter.Entry(e.getKey() + SCALES_SUFFIX, DType.F16, new long[] {m, nb},
+                    sink -> {
+                        sink.putBytes(holder[0], 0, holder[0].length);
+                        holder[0] = null;
+                    }));
+        }
+        Map<String, String> md = new LinkedHashMap<>();
+        md.put("format", FORMAT);
+        md.put("version", VERSION);
+        md.put("block", String.valueOf(Q8.BLOCK));
+        md.put("scale_dtype", "F16");
+        md.put("sources", sources);
+        SafetensorsWriter.write(cacheFile, entries, md);
+    }
+}
