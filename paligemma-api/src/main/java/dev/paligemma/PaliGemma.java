@@ -113,6 +113,9 @@ public final class PaliGemma implements AutoCloseable {
                 pre.doNormalize() ? new double[] {std[0], std[1], std[2]} : new double[] {1, 1, 1});
         Checkpoint checkpoint = Checkpoint.open(checkpointDir);
         try {
+            if (options.weights() == WeightFormat.Q8) {
+                checkpoint = checkpoint.quantized(options.effectiveQ8CacheDir());
+            }
             VisionTower vision = VisionTower.load(checkpoint, config.vision(), config.text().hiddenSize());
             GemmaModel decoder = GemmaModel.load(checkpoint, config).withSlidingWindow(options.slidingWindow());
             if (tokenizer.vocabSize() > config.text().vocabSize()) {

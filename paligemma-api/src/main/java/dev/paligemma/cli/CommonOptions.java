@@ -51,11 +51,24 @@ final class CommonOptions {
     @Option(names = "--sliding-window", description = "apply Gemma 2's sliding window on alternate layers (transformers/gemma.cpp behaviour)")
     boolean slidingWindow;
 
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "stored",
+            description = "weight format in memory: 'stored' (as in the checkpoint, default) or 'q8' (8-bit blocks, cached under ~/.cache/paligemma-java/q8)")
+    String dtype;
+
     @Option(names = "--verbose", description = "stack traces on errors")
     boolean verbose;
 
     @Option(names = "--quiet", description = "no progress or timings on stderr")
     boolean quiet;
+
+    /** The {@code --dtype} value as a weight format. */
+    dev.paligemma.WeightFormat weightFormat() {
+        return switch (dtype == null ? "" : dtype.toLowerCase(java.util.Locale.ROOT)) {
+            case "stored" -> dev.paligemma.WeightFormat.STORED;
+            case "q8" -> dev.paligemma.WeightFormat.Q8;
+            default -> throw new InvalidArgumentException("--dtype: expected 'stored' or 'q8', got '" + dtype + "'");
+        };
+    }
 
     GenerationOptions generationOptions() {
         if (images.isEmpty() == (pixelValues == null)) {

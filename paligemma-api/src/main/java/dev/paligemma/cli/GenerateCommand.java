@@ -53,7 +53,8 @@ abstract class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Progress progress = new Progress(err, common.quiet);
         progress.say("loading " + common.model);
-        LoadOptions load = LoadOptions.defaults().withThreads(common.threads).withSlidingWindow(common.slidingWindow);
+        LoadOptions load = LoadOptions.defaults().withThreads(common.threads).withSlidingWindow(common.slidingWindow)
+                .withWeights(common.weightFormat());
         try (PaliGemma model = PaliGemma.load(common.model, load)) {
             progress.say(String.format("loaded in %.2f s", model.loadNanos() / 1e9));
             List<RgbImage> images = new ArrayList<>();

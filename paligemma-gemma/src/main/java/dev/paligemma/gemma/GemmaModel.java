@@ -144,9 +144,9 @@ public final class GemmaModel {
 
     private static Tensor matrix(Checkpoint ckpt, String name, long rows, long cols) {
         Tensor t = ckpt.tensor(name);
-        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 && t.dtype() != DType.F16) {
+        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 && t.dtype() != DType.F16 && t.dtype() != DType.Q8) {
             throw new CheckpointException(t.source() + ": tensor '" + name + "' is " + t.dtype()
-                    + "; decoder weights must be F32, BF16 or F16");
+                    + "; decoder weight matrices must be F32, BF16, F16 (or Q8 from Checkpoint.quantized)");
         }
         return t.requireShape(rows, cols);
     }
