@@ -10,6 +10,7 @@ import dev.paligemma.core.config.PaliGemmaConfig;
 import dev.paligemma.core.config.TextConfig;
 import dev.paligemma.core.ops.Activations;
 import dev.paligemma.core.ops.Matmul;
+import dev.paligemma.core.ops.MatvecPlan;
 import dev.paligemma.core.ops.Norms;
 import dev.paligemma.core.ops.Parallel;
 import dev.paligemma.core.ops.Rope;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
 
 /**
  * PaliGemma's language decoder: Gemma 1 (PaliGemma 1) or Gemma 2 (PaliGemma 2) blocks over a prefix of
@@ -429,7 +431,11 @@ public final class GemmaModel {
         }
     }
 
-    /** Per-session scratch buffers for one decode step. */
+    /**
+     * Per-session scratch buffers and bound kernel plans for one decode step, so a step allocates nothing:
+     * Q/K/V and gate/up are each one fused parallel pass over their weights ({@link MatvecPlan}); the
+     * attention loop body is a reusable object rather than a capturing lambda.
+     */
     static final class StepBuffers {
         final float[] x;
         final float[] xn;
@@ -441,6 +447,14 @@ public final class GemmaModel {
         final float[] gate;
         final float[] up;
         final float[] scores;
+        final MatvecPlan[] qkv;
+        final MatvecPlan[] out;
+        final MatvecPlan[] gateUp;
+        final MatvecPlan[] down;
+        /** Output head into {@link #logits}, copied to the caller's array. */
+        final MatvecPlan head;
+        final float[] logits;
+        final Attention attention;
 
         StepBuffers(GemmaModel m, int capacity) {
             x = new float[m.hidden];
@@ -453,6 +467,21 @@ public final class GemmaModel {
             gate = new float[m.intermediate];
             up = new float[m.intermediate];
             scores = new float[m.heads * capacity];
+            int n = m.layers.length;
+            qkv = new MatvecPlan[n];
+            out = new MatvecPlan[n];
+            gateUp = new MatvecPlan[n];
+            down = new MatvecPlan[n];
+            for (int l = 0; l < n; l++) {
+                LayerWeights w = m.layers[l];
+                qkv[l] = new MatvecPlan(xn, 0, new Tensor[] {w.q(), w.k(), w.v()}, new float[][] {q, k, v});
+                out[l] = new MatvecPlan(att, 0, new Tensor[] {w.o()}, new float[][] {o});
+                gateUp[l] = new MatvecPlan(xn, 0, new Tensor[] {w.gate(), w.up()}, new float[][] {gate, up});
+                down[l] = new MatvecPlan(gate, 0, new Tensor[] {w.down()}, new float[][] {o});
+            }
+            logits = new float[m.vocab];
+            head = new MatvecPlan(xn, 0, new Tensor[] {m.outputHead}, new float[][] {logits});
+            attention = m.new Attention(this);
         }
     }
 
@@ -467,9 +496,7 @@ public final class GemmaModel {
         for (int l = 0; l < layers.length; l++) {
             LayerWeights w = layers[l];
             Norms.rmsNorm(b.xn, 0, b.x, 0, w.inputNorm(), h, eps);
-            Matmul.matvec(b.xn, 0, w.q(), b.q, 0);
-            Matmul.matvec(b.xn, 0, w.k(), b.k, 0);
-            Matmul.matvec(b.xn, 0, w.v(), b.v, 0);
+            b.qkv[l].run();
             Rope.apply(b.q, 0, heads, headDim, pos, config.ropeTheta());
             Rope.apply(b.k, 0, kvHeads, headDim, pos, config.ropeTheta());
             cache.store(l, pos, b.k, 0, b.v, 0, 1);
@@ -477,19 +504,18 @@ public final class GemmaModel {
             if (slidingWindow && config.isGemma2() && config.slidingWindow() > 0 && l % 2 == 0) {
                 from = Math.max(0, pos - config.slidingWindow() + 1);
             }
-            cachedAttention(cache, l, from, pos + 1, b);
-            Matmul.matvec(b.att, 0, w.o(), b.o, 0);
+            b.attention.run(cache, l, from, pos + 1);
+            b.out[l].run();
             if (config.isGemma2()) {
                 Norms.rmsNorm(b.o, 0, b.o, 0, w.postAttentionNorm(), h, eps);
             }
             Activations.add(b.x, 0, b.o, 0, h);
             float[] preNorm = config.isGemma2() ? w.preFeedforwardNorm() : w.postAttentionNorm();
             Norms.rmsNorm(b.xn, 0, b.x, 0, preNorm, h, eps);
-            Matmul.matvec(b.xn, 0, w.gate(), b.gate, 0);
-            Matmul.matvec(b.xn, 0, w.up(), b.up, 0);
+            b.gateUp[l].run();
             Activations.geluTanh(b.gate, 0, intermediate);
             Activations.multiply(b.gate, 0, b.up, 0, intermediate);
-            Matmul.matvec(b.gate, 0, w.down(), b.o, 0);
+            b.down[l].run();
             if (config.isGemma2()) {
                 Norms.rmsNorm(b.o, 0, b.o, 0, w.postFeedforwardNorm(), h, eps);
             }
@@ -497,17 +523,39 @@ public final class GemmaModel {
         }
         cache.setLength(pos + 1);
         Norms.rmsNorm(b.xn, 0, b.x, 0, finalNorm, h, eps);
-        Matmul.matvec(b.xn, 0, outputHead, logits, 0);
+        b.head.run();
+        System.arraycopy(b.logits, 0, logits, 0, vocab);
         finalSoftcap(logits, vocab);
     }
 
-    /** One query row over cached keys {@code [from, to)} of {@code layer}, parallel over heads. */
-    private void cachedAttention(KvCache cache, int layer, int from, int to, StepBuffers b) {
-        MemorySegment kv = cache.data();
-        int group = heads / kvHeads;
-        int span = to - from;
-        float cap = (float) config.attnLogitSoftcapping();
-        Parallel.forEach(heads, head -> {
+    /**
+     * One query row over cached keys {@code [from, to)} of a layer, parallel over heads. A reusable loop body
+     * (fields set before each dispatch; the pool's queue hand-off publishes them to the workers).
+     */
+    final class Attention implements IntConsumer {
+        private final StepBuffers b;
+        private KvCache cache;
+        private int layer;
+        private int from;
+        private int span;
+
+        Attention(StepBuffers b) {
+            this.b = b;
+        }
+
+        void run(KvCache c, int l, int f, int to) {
+            cache = c;
+            layer = l;
+            from = f;
+            span = to - f;
+            Parallel.forEach(heads, this);
+        }
+
+        @Override
+        public void accept(int head) {
+            MemorySegment kv = cache.data();
+            int group = heads / kvHeads;
+            float cap = (float) config.attnLogitSoftcapping();
             int kvh = head / group;
             int qOff = head * headDim;
             int sOff = head * cache.capacity();
@@ -534,6 +582,6 @@ public final class GemmaModel {
                     out[qOff + d] += p * kv.getAtIndex(KvCache.F, base + d);
                 }
             }
-        });
+        }
     }
 }

@@ -71,12 +71,23 @@ public final class GemmaSession implements AutoCloseable {
      *                                  or the position would pass {@code max_position_embeddings}
      */
     public float[] step(int tokenId) {
+        float[] logits = new float[model.vocab];
+        step(tokenId, logits);
+        return logits;
+    }
+
+    /**
+     * As {@link #step(int)}, writing the logits into {@code logits} ({@code vocab_size} values from index 0);
+     * allocates nothing once the session is warm.
+     */
+    public void step(int tokenId, float[] logits) {
         ensureOpen();
         model.checkToken("tokenId", tokenId);
+        if (logits == null || logits.length < model.vocab) {
+            throw new InvalidArgumentException("logits: need room for " + model.vocab + " values");
+        }
         checkRoom();
-        float[] logits = new float[model.vocab];
         model.step(cache, buffers, tokenId, logits);
-        return logits;
     }
 
     private void checkRoom() {

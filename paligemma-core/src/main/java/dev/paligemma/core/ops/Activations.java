@@ -76,13 +76,8 @@ public final class Activations {
         double sum = 0;
         i = off;
         if (vector) {
-            FloatVector s = FloatVector.zero(F);
-            for (; i + L <= end; i += L) {
-                FloatVector e = Simd.exp(FloatVector.fromArray(F, x, i).sub(max));
-                e.intoArray(x, i);
-                s = s.add(e);
-            }
-            sum = Simd.sum(s);
+            sum = Simd.expShiftedSum(x, off, end, max);
+            i = off + len / L * L;
         }
         for (; i < end; i++) {
             float e = Simd.expScalar(x[i] - max);

@@ -50,8 +50,7 @@ public final class Rope {
         float[] sin = cs[1];
         for (int i = 0; i < half; i++) {
             float angle = pos * inv[i];
-            cos[i] = (float) StrictMath.cos(angle);
-            sin[i] = (float) StrictMath.sin(angle);
+            sinCos(angle, sin, cos, i);
         }
         boolean vector = Simd.vector();
         for (int h = 0; h < heads; h++) {
@@ -72,6 +71,62 @@ public final class Rope {
                 float x1 = x[b + i + half];
                 x[b + i] = x0 * cos[i] - x1 * sin[i];
                 x[b + i + half] = x1 * cos[i] + x0 * sin[i];
+            }
+        }
+    }
+
+    // sin/cos without StrictMath, whose argument reduction allocates (two double[] per call beyond pi/4),
+    // which made every decode step allocate. Double-precision Cody-Waite reduction by pi/2 (pio2 split as in
+    // fdlibm: k * PIO2_1 is exact for |k| < 2^20) and fdlibm's kernel polynomials on [-pi/4, pi/4]: within
+    // about an ulp of double, so the float results are the correctly rounded ones except at rare ties, and
+    // only +, *, rint are used, so every JIT mode gives the same bits.
+    private static final double TWO_OVER_PI = 6.36619772367581382433e-01;
+    private static final double PIO2_1 = 1.57079632673412561417e+00;
+    private static final double PIO2_1T = 6.07710050650619224932e-11;
+    private static final double S1 = -1.66666666666666324348e-01;
+    private static final double S2 = 8.33333333332248946124e-03;
+    private static final double S3 = -1.98412698298579493134e-04;
+    private static final double S4 = 2.75573137070700676789e-06;
+    private static final double S5 = -2.50507602534068634195e-08;
+    private static final double S6 = 1.58969099521155010221e-10;
+    private static final double C1 = 4.16666666666666019037e-02;
+    private static final double C2 = -1.38888888888741095749e-03;
+    private static final double C3 = 2.48015872894767294178e-05;
+    private static final double C4 = -2.75573143513906633035e-07;
+    private static final double C5 = 2.08757232129817482790e-09;
+    private static final double C6 = -1.13596475577881948265e-11;
+    /** Above this |x| the two-part reduction loses accuracy; StrictMath takes over (positions never get here). */
+    private static final double REDUCE_LIMIT = 1 << 19;
+
+    /** {@code sin[i] = (float) sin(x)}, {@code cos[i] = (float) cos(x)}. */
+    static void sinCos(float angle, float[] sin, float[] cos, int i) {
+        double x = angle;
+        if (!(Math.abs(x) < REDUCE_LIMIT)) {
+            sin[i] = (float) StrictMath.sin(x);
+            cos[i] = (float) StrictMath.cos(x);
+            return;
+        }
+        double k = Math.rint(x * TWO_OVER_PI);
+        double r = (x - k * PIO2_1) - k * PIO2_1T;
+        double z = r * r;
+        double s = r + r * z * (S1 + z * (S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)))));
+        double c = 1.0 - 0.5 * z + z * z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))));
+        switch ((int) ((long) k & 3)) {
+            case 0 -> {
+                sin[i] = (float) s;
+                cos[i] = (float) c;
+            }
+            case 1 -> {
+                sin[i] = (float) c;
+                cos[i] = (float) -s;
+            }
+            case 2 -> {
+                sin[i] = (float) -s;
+                cos[i] = (float) -c;
+            }
+            default -> {
+                sin[i] = (float) -c;
+                cos[i] = (float) s;
             }
         }
     }

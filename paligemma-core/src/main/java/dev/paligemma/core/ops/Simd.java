@@ -99,35 +99,20 @@ final class Simd {
         }
     }
 
-    // one halving step of sum() each: lane i takes lane i ^ d. Separate static finals (not an array) so C2
-    // sees constant shuffles and emits one permute per step; a shuffle read from an array is ~5x slower.
-    private static final VectorShuffle<Float> X1 = fold(1);
-    private static final VectorShuffle<Float> X2 = fold(2);
-    private static final VectorShuffle<Float> X4 = fold(4);
-    private static final VectorShuffle<Float> X8 = fold(8);
-
-    private static VectorShuffle<Float> fold(int d) {
-        return d < L ? VectorShuffle.fromOp(F, i -> i ^ d) : null;
-    }
-
     /**
      * Sum of the lanes in a fixed pairwise order (lane i with lane i ^ L/2, then i ^ L/4, ...), the same in
      * interpreted, C1 and C2 code, unlike {@code reduceLanes(ADD)}.
      */
     static float sum(FloatVector v) {
-        if (L > 16) {
-            return sumWide(v);
-        }
-        if (L == 16) {
-            v = v.add(v.rearrange(X8));
-        }
-        if (L >= 8) {
-            v = v.add(v.rearrange(X4));
-        }
-        v = v.add(v.rearrange(X2));
-        v = v.add(v.rearrange(X1));
-        return v.lane(0);
+        // through a per-thread array and the scalar twin: this method must stay tiny (under C2's 35-byte
+        // MaxInlineSize) so it inlines even at call sites C2 deems cold; a vector passed to a method that is
+        // not inlined is boxed, and the shuffle version (83 bytes) made every decode step allocate
+        float[] t = SUM_LANES.get();
+        v.intoArray(t, 0);
+        return sum(t, 0);
     }
+
+    private static final ThreadLocal<float[]> SUM_LANES = ThreadLocal.withInitial(() -> new float[L]);
 
     /**
      * {@link #sum} of a vector stored at {@code t[o..o+L)}, same order and so the same bits (unrolled for 8
@@ -150,15 +135,6 @@ final class Simd {
             }
         }
         return t[o];
-    }
-
-    /** {@link #sum} for vectors over 16 lanes (e.g. wide SVE), same order, shuffles built per step. */
-    private static float sumWide(FloatVector v) {
-        for (int d = L / 2; d >= 1; d /= 2) {
-            int s = d;
-            v = v.add(v.rearrange(VectorShuffle.fromOp(F, i -> i ^ s)));
-        }
-        return v.lane(0);
     }
 
     private static final float LOG2E = 1.44269504088896341f;
@@ -198,6 +174,37 @@ final class Simd {
         FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return y.mul(s1).mul(s2);
+    }
+
+    /**
+     * {@code x[i] = exp(x[i] - shift)} for the whole vectors of {@code [from, to)} (up to
+     * {@code from + (to - from) / L * L}), returning {@link #sum} of the lane-wise total of those values. The
+     * body of {@link #exp} is written out here rather than called: at call sites C2 considers cold (short
+     * softmax rows) it would not inline {@code exp}, and a vector passed to a method that is not inlined is
+     * boxed, an allocation per vector. Same operations, so the same bits as {@code exp}.
+     */
+    static float expShiftedSum(float[] a, int from, int to, float shift) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = from; i + L <= to; i += L) {
+            FloatVector x = FloatVector.fromArray(F, a, i).sub(shift).max(EXP_LO).min(EXP_HI);
+            FloatVector t = x.fma(LOG2E, ROUND);
+            FloatVector n = t.sub(ROUND);
+            FloatVector r = n.fma(c(-LN2_HI), x);
+            r = n.fma(c(-LN2_LO), r);
+            FloatVector p = r.fma(P0, P1).fma(r, c(P2)).fma(r, c(P3)).fma(r, c(P4)).fma(r, c(P5));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
+            IntVector ni = t.reinterpretAsInts().sub(ROUND_BITS);
+            IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+            IntVector n2 = ni.sub(n1);
+            FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = y.mul(s1).mul(s2);
+            e.intoArray(a, i);
+            acc = acc.add(e);
+        }
+        float[] t = SUM_LANES.get();
+        acc.intoArray(t, 0);
+        return sum(t, 0);
     }
 
     private static FloatVector c(float v) {
