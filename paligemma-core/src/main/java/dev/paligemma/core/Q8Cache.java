@@ -169,6 +169,20 @@ final class Q8Cache {
         md.put("block", String.valueOf(Q8.BLOCK));
         md.put("scale_dtype", "F16");
         md.put("sources", sources);
-        SafetensorsWriter.write(cacheFile, entries, md);
+        // a name of our own first, so two processes filling the same cache never write into one file
+        Path mine = cacheFile.resolveSibling(cacheFile.getFileName() + "." + ProcessHandle.current().pid() + "."
+                + Thread.currentThread().threadId() + ".part");
+        SafetensorsWriter.write(mine, entries, md);
+        try {
+            Files.move(mine, cacheFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(mine);
+            } catch (IOException ignored) {
+                // the move failure is what matters
+            }
+            throw new CheckpointException(cacheFile + ": cannot move the finished Q8 cache into place: " + e.getMessage(), e);
+        }
     }
 }
