@@ -190,6 +190,7 @@ class MainTest {
                 new String[] {"caption", "--model", model, "--image", image, "--max-tokens", "many"},
                 new String[] {"caption", "--model", model, "--image", image, "--top-p", "1.5"},
                 new String[] {"caption", "--model", model, "--image", image, "--bogus"},
+                new String[] {"caption", "--model", model, "--image", image, "--dtype", "q4"},
                 new String[] {"caption", "--model", model},
                 new String[] {"caption", "--model", model, "--image", image, "--lang", "not a language"},
                 new String[] {"caption", "--model", model, "--image", image, "--max-tokens", "100000"},
