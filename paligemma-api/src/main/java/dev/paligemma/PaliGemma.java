@@ -52,7 +52,11 @@ public final class PaliGemma implements AutoCloseable {
     private final ImagePreprocessor preprocessor;
     private final ImageLoader imageLoader;
     private final long loadNanos;
+    /** Longest {@link #close()} waits for running calls to notice cancellation before unmapping anyway. */
+    private static final long CLOSE_WAIT_NANOS = 60_000_000_000L;
+
     private final AtomicInteger active = new AtomicInteger();
+    private final java.util.Set<CancellationToken> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     private PaliGemma(Path directory, Checkpoint checkpoint, PaliGemmaConfig config, Tokenizer tokenizer, VisionTower vision,
@@ -166,6 +170,29 @@ public final class PaliGemma implements AutoCloseable {
             float[] rows = vision.imageFeatures(pixels, images.size());
             return new ImageEmbedding(rows, images.size(), config.imageTokens(), config.text().hiddenSize(), sizes,
                     System.nanoTime() - t0);
+        });
+    }
+
+    /**
+     * Runs the vision tower on pixel values that are already preprocessed ({@code [batch, 3, S, S]},
+     * values in [-1, 1]), e.g. made by another pipeline or taken from a reference run. Detections are
+     * then mapped onto an image of {@code S x S} pixels.
+     */
+    public ImageEmbedding embedPixels(float[] pixelValues, int batch) {
+        int side = config.vision().imageSize();
+        long expected = (long) batch * 3 * side * side;
+        if (pixelValues == null || batch < 1 || pixelValues.length != expected) {
+            throw new InvalidArgumentException("pixelValues: expected [" + batch + ", 3, " + side + ", " + side + "] = "
+                    + expected + " floats, got " + (pixelValues == null ? "null" : pixelValues.length));
+        }
+        return withModel(() -> {
+            long t0 = System.nanoTime();
+            float[] rows = vision.imageFeatures(pixelValues, batch);
+            List<ImageEmbedding.ImageSize> sizes = new ArrayList<>();
+            for (int i = 0; i < batch; i++) {
+                sizes.add(new ImageEmbedding.ImageSize(side, side));
+            }
+            return new ImageEmbedding(rows, batch, config.imageTokens(), config.text().hiddenSize(), sizes, System.nanoTime() - t0);
         });
     }
 
@@ -297,8 +324,18 @@ public final class PaliGemma implements AutoCloseable {
             int[] text = promptTokens(prompt);
             DecoderInput input = decoder.input(images.rowsShared(), images.rowCount(), text);
             StreamingDecoder streaming = stream == null ? null : new StreamingDecoder(tokenizer, stream);
-            GenerationResult r = decoder.generate(input, options,
-                    streaming == null ? (i, id) -> { } : streaming, cancel, logits == null ? null : logits::onStep);
+            CancellationToken call = CancellationToken.childOf(cancel);
+            running.add(call);
+            GenerationResult r;
+            try {
+                r = decoder.generate(input, options,
+                        streaming == null ? (i, id) -> { } : streaming, call, logits == null ? null : logits::onStep);
+            } finally {
+                running.remove(call);
+            }
+            if (closed) {
+                throw new PaliGemmaException("model " + directory + " was closed during generation");
+            }
             int[] ids = r.tokenArray();
             return new Generation(tokenizer.decode(ids), r.tokens(), r.stopReason(), r.prefixLength(),
                     Duration.ofNanos(images.encodeNanos()), r.prefillTime(), r.decodeTime());
@@ -330,22 +367,45 @@ public final class PaliGemma implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs one model call: refuses it once closed, checks that no weight file changed since loading
+     * (a read from a truncated mapping can kill the JVM inside vectorised code), and turns a fault on
+     * the mapping into a {@link dev.paligemma.core.CheckpointException} naming the file.
+     */
     private <T> T withModel(java.util.function.Supplier<T> body) {
         active.incrementAndGet();
         try {
             if (closed) {
                 throw new PaliGemmaException("model " + directory + " is closed");
             }
-            return body.get();
+            return checkpoint.guard(body);
         } finally {
             active.decrementAndGet();
         }
     }
 
-    /** Unmaps the weights. Calls still running fail with a {@link PaliGemmaException}. */
+    /**
+     * Unmaps the weights. Generations still running are cancelled and fail with a
+     * {@link PaliGemmaException}; close waits for them to stop before unmapping. Idempotent.
+     */
     @Override
     public void close() {
-        closed = true;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        for (CancellationToken t : running) {
+            t.cancel();
+        }
+        long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
+        while (active.get() > 0 && System.nanoTime() - deadline < 0) {
+            for (CancellationToken t : running) {
+                t.cancel();
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
         checkpoint.close();
     }
 }

@@ -13,9 +13,13 @@ final class CommonOptions {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "checkpoint directory (hub layout)")
     Path model;
 
-    @Option(names = "--image", required = true, paramLabel = "FILE",
+    @Option(names = "--image", paramLabel = "FILE",
             description = "input image; repeat for several images in one prompt (all before <bos>, in order)")
     List<Path> images = new ArrayList<>();
+
+    @Option(names = "--pixel-values", paramLabel = "FILE", hidden = true,
+            description = "preprocessed input instead of --image: a safetensors file with tensor 'pixel_values' [N,3,S,S] (for checks against reference runs)")
+    Path pixelValues;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "64", description = "most tokens to generate (default ${DEFAULT-VALUE})")
     int maxTokens;
@@ -54,6 +58,9 @@ final class CommonOptions {
     boolean quiet;
 
     GenerationOptions generationOptions() {
+        if (images.isEmpty() == (pixelValues == null)) {
+            throw new InvalidArgumentException("--image: give at least one image (or --pixel-values, but not both)");
+        }
         if (maxTokens < 1) {
             throw new InvalidArgumentException("--max-tokens: must be >= 1, got " + maxTokens);
         }

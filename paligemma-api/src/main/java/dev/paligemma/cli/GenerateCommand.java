@@ -5,7 +5,9 @@ import dev.paligemma.ImageEmbedding;
 import dev.paligemma.LoadOptions;
 import dev.paligemma.PaliGemma;
 import dev.paligemma.core.DType;
+import dev.paligemma.core.SafetensorsFile;
 import dev.paligemma.core.SafetensorsWriter;
+import dev.paligemma.core.Tensor;
 import dev.paligemma.gemma.GenerationOptions;
 import dev.paligemma.siglip.RgbImage;
 import picocli.CommandLine.Mixin;
@@ -58,7 +60,17 @@ abstract class GenerateCommand implements Callable<Integer> {
             for (var path : common.images) {
                 images.add(model.readImage(path));
             }
-            ImageEmbedding embedding = model.embed(images);
+            ImageEmbedding embedding;
+            if (common.pixelValues != null) {
+                try (SafetensorsFile f = SafetensorsFile.open(common.pixelValues)) {
+                    Tensor t = f.tensor("pixel_values");
+                    embedding = model.embedPixels(t.toFloatArray(), (int) t.dim(0));
+                }
+                int side = model.config().vision().imageSize();
+                images.add(RgbImage.of(side, side, new byte[side * side * 3]));
+            } else {
+                embedding = model.embed(images);
+            }
             progress.say(String.format("encoded %d image(s) in %.0f ms", images.size(), embedding.encodeNanos() / 1e6));
             List<float[]> logits = common.dumpLogits == null ? null : new ArrayList<>();
             boolean stream = !common.json;

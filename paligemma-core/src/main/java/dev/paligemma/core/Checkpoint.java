@@ -65,10 +65,17 @@ public final class Checkpoint implements AutoCloseable {
             Map<String, String> weightMap = readIndex(index);
             Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
             for (String shard : new java.util.LinkedHashSet<>(weightMap.values())) {
-                if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..") || shard.equals(".")) {
-                    throw new CheckpointException(index + ": shard name '" + shard + "' is not a plain file name");
+                if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..") || shard.equals(".")
+                        || shard.chars().anyMatch(c -> c < 0x20 || c == 0x7F)) {
+                    throw new CheckpointException(index + ": shard name '" + shard.replaceAll("\\p{Cntrl}", "?")
+                            + "' is not a plain file name");
                 }
-                Path p = dir.resolve(shard);
+                Path p;
+                try {
+                    p = dir.resolve(shard);
+                } catch (java.nio.file.InvalidPathException e) {
+                    throw new CheckpointException(index + ": shard name '" + shard + "' is not a valid file name here", e);
+                }
                 if (!Files.isRegularFile(p)) {
                     throw new CheckpointException(index + ": shard '" + shard + "' named by the index is missing from " + dir);
                 }
@@ -168,6 +175,63 @@ public final class Checkpoint implements AutoCloseable {
     /** The mapped files (one, or each shard). */
     public List<SafetensorsFile> files() {
         return files;
+    }
+
+    /**
+     * Throws a {@link CheckpointException} naming the first weight file that is gone or whose size or
+     * modification time changed since this checkpoint was opened. Model code calls this at the start of
+     * each call: a read from a mapping whose file was truncated faults with SIGBUS, which the JVM turns
+     * into an {@link InternalError} for plain segment accesses but which kills the JVM when it happens
+     * inside C2-compiled Vector API code. A stat per file costs microseconds.
+     */
+    public void verifyUnchanged() {
+        for (SafetensorsFile f : files) {
+            f.verifyUnchanged();
+        }
+    }
+
+    /**
+     * Runs {@code body}, which reads this checkpoint's weights, translating a fault on the mapping (the
+     * {@link InternalError} HotSpot raises when a mapped file was truncated underneath, possibly wrapped
+     * by a worker pool) into a {@link CheckpointException} naming the file that changed. Checks
+     * {@link #verifyUnchanged()} first. This protects against a file changing before or between calls and
+     * during scalar reads; a truncation racing with vectorised kernels can still crash the JVM (see
+     * docs/reliability.md).
+     */
+    public <T> T guard(java.util.function.Supplier<T> body) {
+        verifyUnchanged();
+        try {
+            return body.get();
+        } catch (RuntimeException | InternalError e) {
+            InternalError fault = mappingFault(e);
+            if (fault == null) {
+                throw e;
+            }
+            verifyUnchanged();
+            throw new CheckpointException(directory + ": a weight read faulted (" + fault.getMessage()
+                    + "); a weight file was probably truncated or replaced while in use", fault);
+        }
+    }
+
+    /** {@link #guard(java.util.function.Supplier)} for bodies without a result. */
+    public void guard(Runnable body) {
+        guard(() -> {
+            body.run();
+            return null;
+        });
+    }
+
+    /** The fault HotSpot raises for an access to a mapping whose file shrank, found anywhere in {@code t}'s causes. */
+    static InternalError mappingFault(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof InternalError ie && ie.getMessage() != null && ie.getMessage().contains("unsafe memory access")) {
+                return ie;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return null;
     }
 
     /** Total bytes of all weight files. */

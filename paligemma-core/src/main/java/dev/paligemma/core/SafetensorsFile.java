@@ -33,10 +33,15 @@ public final class SafetensorsFile implements AutoCloseable {
     private final MemorySegment mapping;
     private final Map<String, Tensor> tensors;
     private final Map<String, String> metadata;
+    /** Size and modification time when mapped: a file changed under its mapping can fault on access. */
+    private final long mappedSize;
+    private final java.nio.file.attribute.FileTime mappedModified;
 
     private SafetensorsFile(Path path, Arena arena, MemorySegment mapping, Map<String, Tensor> tensors,
-                            Map<String, String> metadata) {
+                            Map<String, String> metadata, java.nio.file.attribute.FileTime modified) {
         this.path = path;
+        this.mappedSize = mapping.byteSize();
+        this.mappedModified = modified;
         this.arena = arena;
         this.mapping = mapping;
         this.tensors = tensors;
@@ -57,7 +62,9 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Maps {@code file} into {@code arena}; closing this object closes the arena only if {@code ownsArena}. */
     static SafetensorsFile open(Path file, Arena arena, boolean ownsArena) {
         MemorySegment map;
+        java.nio.file.attribute.FileTime modified;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            modified = Files.getLastModifiedTime(file);
             long size = ch.size();
             if (size < 8) {
                 throw new CheckpointException(file + ": not a safetensors file (" + size + " bytes, shorter than the 8-byte header length)");
@@ -136,7 +143,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         checkOverlap(file, spans, spanNames);
         return new SafetensorsFile(file, ownsArena ? arena : null, map,
-                Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+                Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata), modified);
     }
 
     private static void checkOverlap(Path file, List<long[]> spans, List<String> names) {
@@ -197,6 +204,30 @@ public final class SafetensorsFile implements AutoCloseable {
     /** The header's {@code __metadata__} entries. */
     public Map<String, String> metadata() {
         return metadata;
+    }
+
+    /**
+     * Throws a {@link CheckpointException} naming this file if it is gone or its size or modification
+     * time differ from when it was mapped. Reading a mapping whose file was truncated faults (SIGBUS);
+     * checking first turns that into an error before any weight is touched.
+     */
+    public void verifyUnchanged() {
+        long size;
+        java.nio.file.attribute.FileTime modified;
+        try {
+            size = Files.size(path);
+            modified = Files.getLastModifiedTime(path);
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": weight file is no longer readable since it was opened: " + e, e);
+        }
+        if (size != mappedSize) {
+            throw new CheckpointException(path + ": weight file changed size since it was opened (" + mappedSize
+                    + " -> " + size + " bytes); reopen the checkpoint");
+        }
+        if (!modified.equals(mappedModified)) {
+            throw new CheckpointException(path + ": weight file was modified since it was opened (" + mappedModified
+                    + " -> " + modified + "); reopen the checkpoint");
+        }
     }
 
     /** Size of the mapped file in bytes. */

@@ -107,6 +107,26 @@ public final class Tensor {
 
     /** Element {@code index} (flat, row-major) as float32. */
     public float getFloat(long index) {
+        try {
+            return readFloat(index);
+        } catch (InternalError e) {
+            throw fault(e);
+        }
+    }
+
+    /**
+     * A read from a mapping whose file was truncated after it was opened: HotSpot turns the SIGBUS of a
+     * segment access into an InternalError; report it against this tensor's file instead.
+     */
+    private RuntimeException fault(InternalError e) {
+        if (Checkpoint.mappingFault(e) == null) {
+            throw e;
+        }
+        return new CheckpointException(source + ": reading tensor '" + name + "' faulted (" + e.getMessage()
+                + "); the weight file was probably truncated or replaced after it was opened", e);
+    }
+
+    private float readFloat(long index) {
         return switch (dtype) {
             case F32 -> data.getAtIndex(F32, index);
             case BF16 -> Float.intBitsToFloat((data.getAtIndex(I16, index) & 0xFFFF) << 16);
@@ -122,6 +142,14 @@ public final class Tensor {
 
     /** Element {@code index} of an integer tensor (I8/U8/I16/I32/I64/BOOL) as a long. */
     public long getLong(long index) {
+        try {
+            return readLong(index);
+        } catch (InternalError e) {
+            throw fault(e);
+        }
+    }
+
+    private long readLong(long index) {
         return switch (dtype) {
             case I8 -> data.get(ValueLayout.JAVA_BYTE, index);
             case U8, BOOL -> data.get(ValueLayout.JAVA_BYTE, index) & 0xFF;
@@ -134,6 +162,14 @@ public final class Tensor {
 
     /** Converts {@code length} elements starting at flat index {@code start} into {@code dst[dstOffset..]}. */
     public void toFloats(long start, float[] dst, int dstOffset, int length) {
+        try {
+            copyFloats(start, dst, dstOffset, length);
+        } catch (InternalError e) {
+            throw fault(e);
+        }
+    }
+
+    private void copyFloats(long start, float[] dst, int dstOffset, int length) {
         switch (dtype) {
             case F32 -> MemorySegment.copy(data, F32, start * 4, dst, dstOffset, length);
             case BF16 -> {
@@ -148,7 +184,7 @@ public final class Tensor {
             }
             default -> {
                 for (int i = 0; i < length; i++) {
-                    dst[dstOffset + i] = getFloat(start + i);
+                    dst[dstOffset + i] = readFloat(start + i);
                 }
             }
         }

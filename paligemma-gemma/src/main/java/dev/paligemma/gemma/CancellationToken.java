@@ -7,6 +7,20 @@ package dev.paligemma.gemma;
  */
 public final class CancellationToken {
     private volatile boolean cancelled;
+    private final CancellationToken parent;
+
+    public CancellationToken() {
+        this(null);
+    }
+
+    private CancellationToken(CancellationToken parent) {
+        this.parent = parent;
+    }
+
+    /** A token that is cancelled when it or {@code parent} (may be null) is, e.g. a per-call token under a caller's. */
+    public static CancellationToken childOf(CancellationToken parent) {
+        return new CancellationToken(parent);
+    }
 
     /** Requests cancellation; safe to call from any thread, any number of times. */
     public void cancel() {
@@ -14,6 +28,6 @@ public final class CancellationToken {
     }
 
     public boolean isCancelled() {
-        return cancelled;
+        return cancelled || (parent != null && parent.isCancelled());
     }
 }

@@ -273,6 +273,12 @@ public final class GemmaModel {
      */
     public GenerationResult generate(DecoderInput input, GenerationOptions options, TokenListener listener,
                                      CancellationToken cancel) {
+        return generate(input, options, listener, cancel, null);
+    }
+
+    /** As above, also showing each step's logits to {@code logitsListener} (may be null). */
+    public GenerationResult generate(DecoderInput input, GenerationOptions options, TokenListener listener,
+                                     CancellationToken cancel, LogitsListener logitsListener) {
         if (input == null) {
             throw new InvalidArgumentException("input: must not be null");
         }
@@ -281,7 +287,7 @@ public final class GemmaModel {
         }
         checkFits(input, options.maxNewTokens());
         try (GemmaSession s = newSession(input.length() + options.maxNewTokens())) {
-            return s.generate(input, options, listener, cancel);
+            return s.generate(input, options, listener, cancel, logitsListener);
         }
     }
 

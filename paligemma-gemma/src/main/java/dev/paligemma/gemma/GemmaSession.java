@@ -116,6 +116,12 @@ public final class GemmaSession implements AutoCloseable {
      */
     public GenerationResult generate(DecoderInput input, GenerationOptions options, TokenListener listener,
                                      CancellationToken cancel) {
+        return generate(input, options, listener, cancel, null);
+    }
+
+    /** As {@link #generate(DecoderInput, GenerationOptions, TokenListener, CancellationToken)}, also showing each step's logits to {@code logitsListener} (may be null). */
+    public GenerationResult generate(DecoderInput input, GenerationOptions options, TokenListener listener,
+                                     CancellationToken cancel, LogitsListener logitsListener) {
         ensureOpen();
         if (options == null) {
             throw new InvalidArgumentException("options: must not be null");
@@ -149,12 +155,16 @@ public final class GemmaSession implements AutoCloseable {
             return result(tokens, why, -1, input, start, prefillEnd);
         }
         Sampler sampler = new Sampler(options);
+        int step = 0;
         while (true) {
             if (cancel != null && cancel.isCancelled()) {
                 return result(tokens, StopReason.CANCELLED, -1, input, start, prefillEnd);
             }
             if (timed && System.nanoTime() - deadline > 0) {
                 return result(tokens, StopReason.DEADLINE, -1, input, start, prefillEnd);
+            }
+            if (logitsListener != null) {
+                logitsListener.onLogits(step++, logits);
             }
             int token = sampler.next(logits, model.vocab);
             if (eos.contains(token)) {

@@ -44,33 +44,34 @@ public record PaliGemmaConfig(VisionConfig vision, TextConfig text, int imageTok
         Integer projection = root.has("projection_dim") ? root.integer("projection_dim", null, 1, 1 << 20) : null;
         VisionConfig vision = VisionConfig.parse(root.object("vision_config"), projection, text.hiddenSize());
         Set<Integer> eos = new LinkedHashSet<>();
-        for (int id : root.integers("eos_token_id")) {
-            eos.add(id);
-        }
-        for (int id : textJson.integers("eos_token_id")) {
-            eos.add(id);
-        }
+        // each source is checked on its own so an error names the file that holds the bad id
+        addEos(eos, root, "eos_token_id", text.vocabSize());
+        addEos(eos, textJson, "eos_token_id", text.vocabSize());
         Path gen = checkpointDir.resolve("generation_config.json");
         if (Files.isRegularFile(gen)) {
-            for (int id : JsonConfig.read(gen).integers("eos_token_id")) {
-                eos.add(id);
-            }
+            addEos(eos, JsonConfig.read(gen), "eos_token_id", text.vocabSize());
         }
         if (eos.isEmpty()) {
             eos.add(1);
-        }
-        for (int id : eos) {
-            if (id >= text.vocabSize()) {
-                throw root.error("eos_token_id", "holds " + id + ", outside the vocabulary of " + text.vocabSize());
-            }
         }
         int imageToken = root.integer("image_token_index", root.integer("image_token_id", 256000), 0, 1 << 24);
         if (imageToken >= text.vocabSize()) {
             throw root.error("image_token_index", "is " + imageToken + ", outside the vocabulary of " + text.vocabSize());
         }
         String dtype = root.has("dtype") ? root.string("dtype", null) : root.string("torch_dtype", "float32");
-        return new PaliGemmaConfig(vision, text, imageToken,
-                root.integer("bos_token_id", 2), root.integer("pad_token_id", 0), List.copyOf(eos), dtype);
+        // the decoder indexes its embedding table with these ids, so they must lie inside it
+        int bos = root.integer("bos_token_id", 2, 0, text.vocabSize() - 1);
+        int pad = root.integer("pad_token_id", 0, 0, text.vocabSize() - 1);
+        return new PaliGemmaConfig(vision, text, imageToken, bos, pad, List.copyOf(eos), dtype);
+    }
+
+    private static void addEos(Set<Integer> into, JsonConfig json, String key, int vocabSize) {
+        for (int id : json.integers(key)) {
+            if (id >= vocabSize) {
+                throw json.error(key, "holds " + id + ", outside the vocabulary of " + vocabSize);
+            }
+            into.add(id);
+        }
     }
 
     /** Image tokens per image. */

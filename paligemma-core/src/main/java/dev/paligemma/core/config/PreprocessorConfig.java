@@ -58,12 +58,19 @@ public record PreprocessorConfig(int height, int width, boolean doResize, int re
                 throw j.error("image_std", "must hold positive numbers");
             }
         }
+        float[] mean = j.floats("image_mean", half);
+        for (float m : mean) {
+            // a JSON number beyond float range (1e300) narrows to Infinity and would poison every pixel
+            if (!Float.isFinite(m)) {
+                throw j.error("image_mean", "must hold finite numbers");
+            }
+        }
         int seq = j.integer("image_seq_length", (h / 14) * (w / 14), 1, 1 << 20);
         if (h != w) {
             throw new ConfigException(file + ": key 'size' is " + w + "x" + h + "; PaliGemma takes square images");
         }
         return new PreprocessorConfig(h, w, j.bool("do_resize", true), resample, j.bool("do_rescale", true),
                 j.number("rescale_factor", 1 / 255.0), j.bool("do_normalize", true),
-                j.floats("image_mean", half), std, seq);
+                mean, std, seq);
     }
 }
