@@ -20,11 +20,10 @@ import java.util.function.Consumer;
  * The whole-model benchmark ({@code paligemma bench}): loads a checkpoint (by default a cached synthetic
  * one with the real shapes, see {@link SyntheticCheckpoint}) through the real loader, then times one image
  * through the vision tower, a prefill of the image rows plus 10 text tokens, and greedy decoding of
- * {@link BenchOptions#decodeTokens()} tokens, and finally measures the machine's limits
- * ({@link MachineLimits}) so each figure can be read as a fraction of what the hardware allows.
+ * {@link BenchOptions#decodeTokens()} tokens. The machine's limits ({@link MachineLimits}) are measured
+ * first, so each figure can be read as a fraction of what the hardware allows.
  *
- * <p>Token ids are fed directly, so no tokenizer is needed. The limits are measured after the model is
- * closed so their 1 GB buffer does not inflate the peak RSS.
+ * <p>Token ids are fed directly, so no tokenizer is needed.
  */
 public final class BenchmarkRunner {
     /** Text tokens after the image rows: {@code <bos>}, a short prompt and the newline, as in "caption en\n". */
@@ -110,11 +109,14 @@ public final class BenchmarkRunner {
         int prefillReps = options.quick() ? 1 : 2;
         int decodeTokens = options.decodeTokens();
 
-        MemoryStats.resetHeapPeak();
-        Phases m = measure(dir, reps, prefillReps, decodeTokens, log);
-        // after the checkpoint is closed, so the 1 GB buffer does not raise the peak RSS
+        // first, in a fresh process: measured after the model phases (under the same load) the bandwidth came out
+        // several times lower. The 1 GB buffer is freed before loading, and a real model's resident weights
+        // exceed it, so it does not set the peak RSS.
         log.accept("measuring memory bandwidth and FMA peak");
         MachineLimits limits = MachineLimits.measure(streamBytes, options.quick() ? 3 : 5);
+        log.accept(String.format("limits: %.1f GB/s, %.1f GFLOP/s", limits.bandwidthGbPerS(), limits.fmaPeakGflops()));
+        MemoryStats.resetHeapPeak();
+        Phases m = measure(dir, reps, prefillReps, decodeTokens, log);
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
                 m.checkpointBytes, m.decoderBytes, generateS, limits, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
                 m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
