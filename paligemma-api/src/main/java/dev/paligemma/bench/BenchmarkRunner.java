@@ -33,43 +33,6 @@ public final class BenchmarkRunner {
     private BenchmarkRunner() {
     }
 
-    /**
-     * Command-line entry for running without the CLI:
-     * {@code --synthetic NAME --dtype f32|bf16 [--threads N] [--quick] [--json] [--cache DIR] [--checkpoint DIR]}.
-     * Progress goes to stderr, the table (or JSON) to stdout.
-     */
-    public static void main(String[] args) {
-        String name = "paligemma-3b-224";
-        String dtype = "bf16";
-        int threads = 0;
-        boolean quick = false;
-        boolean json = false;
-        Path cache = null;
-        Path checkpoint = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--synthetic" -> name = value(args, ++i);
-                case "--dtype" -> dtype = value(args, ++i);
-                case "--threads" -> threads = Integer.parseInt(value(args, ++i));
-                case "--quick" -> quick = true;
-                case "--json" -> json = true;
-                case "--cache" -> cache = Path.of(value(args, ++i));
-                case "--checkpoint" -> checkpoint = Path.of(value(args, ++i));
-                default -> throw new dev.paligemma.core.InvalidArgumentException("unknown option '" + args[i] + "'");
-            }
-        }
-        BenchOptions options = new BenchOptions(name, dtype, threads, quick, cache, checkpoint);
-        BenchReport report = run(options, System.err::println);
-        System.out.println(json ? report.toJson() : report.toTable());
-    }
-
-    private static String value(String[] args, int i) {
-        if (i >= args.length) {
-            throw new dev.paligemma.core.InvalidArgumentException("option '" + args[i - 1] + "' needs a value");
-        }
-        return args[i];
-    }
-
     /** Runs the benchmark, printing nothing. */
     public static BenchReport run(BenchOptions options) {
         return run(options, null);
