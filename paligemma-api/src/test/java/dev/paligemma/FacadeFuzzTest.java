@@ -1,5 +1,7 @@
 package dev.paligemma;
 
+import dev.paligemma.core.testing.FuzzHarness;
+import dev.paligemma.core.testing.Mutations;
 import dev.paligemma.core.Json;
 import dev.paligemma.gemma.GenerationOptions;
 import org.junit.jupiter.api.AfterAll;

@@ -1,5 +1,7 @@
 package dev.paligemma.segmentation;
 
+import dev.paligemma.core.testing.FuzzHarness;
+import dev.paligemma.core.testing.Mutations;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
