@@ -1,5 +1,6 @@
 package dev.paligemma.cli;
 
+import dev.paligemma.core.Json;
 import dev.paligemma.Generation;
 import dev.paligemma.ImageEmbedding;
 import dev.paligemma.LoadOptions;
@@ -105,7 +106,7 @@ abstract class GenerateCommand implements Callable<Integer> {
             timings.put("tokens_per_s", g.tokensPerSecond());
             json.put("timings", timings);
             if (common.json) {
-                out.println(JsonWriter.write(json));
+                out.println(Json.write(json));
             } else {
                 for (String line : summary()) {
                     out.println(line);

@@ -1,5 +1,6 @@
 package dev.paligemma.cli;
 
+import dev.paligemma.core.Json;
 import dev.paligemma.LoadOptions;
 import dev.paligemma.PaliGemma;
 import dev.paligemma.core.DType;
@@ -78,10 +79,10 @@ final class InfoCommand implements Callable<Integer> {
             info.put("tied_embeddings", m.checkpoint().find(dev.paligemma.core.TensorNames.LM_HEAD).isEmpty());
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                out.println(JsonWriter.write(info));
+                out.println(Json.write(info));
             } else {
                 info.forEach((k, val) -> out.println(k + ": " + (val instanceof Map<?, ?> || val instanceof java.util.List<?>
-                        ? JsonWriter.write(val) : val)));
+                        ? Json.write(val) : val)));
             }
             out.flush();
         }

@@ -14,7 +14,7 @@ import java.io.PrintWriter;
         description = "PaliGemma vision-language models on the CPU, in pure Java.",
         subcommands = {CaptionCommand.class, AnswerCommand.class, OcrCommand.class, DetectCommand.class,
                 SegmentCommand.class, FreePromptCommand.class, TokenizeCommand.class, InfoCommand.class,
-                MaskCommand.class})
+                MaskCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     /** Set by the running command from its {@code --verbose} flag. */
     static volatile boolean verbose;

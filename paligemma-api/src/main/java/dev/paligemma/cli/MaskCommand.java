@@ -1,5 +1,6 @@
 package dev.paligemma.cli;
 
+import dev.paligemma.core.Json;
 import dev.paligemma.segmentation.MaskDecoder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,7 +34,7 @@ final class MaskCommand implements Callable<Integer> {
         Main.verbose = verbose;
         int[] c = codes.stream().mapToInt(Integer::intValue).toArray();
         float[] mask = MaskDecoder.load(vae).decode(c);
-        spec.commandLine().getOut().println(JsonWriter.write(Map.of("mask64", mask)));
+        spec.commandLine().getOut().println(Json.write(Map.of("mask64", mask)));
         spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }

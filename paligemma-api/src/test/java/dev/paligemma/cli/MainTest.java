@@ -149,6 +149,19 @@ class MainTest {
     }
 
     @Test
+    void benchOnACheckpointPrintsEveryRequiredJsonKey() {
+        Run r = run("bench", "--checkpoint", FIX.resolve("paligemma2-tiny").toString(), "--quick", "--json", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        Map<?, ?> json = (Map<?, ?>) Json.parse(r.out().strip());
+        for (String k : List.of("decode_tokens_per_s", "decode_gb_per_s", "bandwidth_gb_per_s", "decode_fraction_of_bandwidth",
+                "prefill_gflops", "vision_gflops", "fma_peak_gflops", "prefill_fraction_of_peak", "vision_fraction_of_peak",
+                "load_s", "peak_rss_mb")) {
+            assertTrue(json.get(k) instanceof Number n && n.doubleValue() >= 0, k + " in " + r.out());
+        }
+        assertEquals(2, run("bench", "--synthetic", "no-such-model", "--quiet").code());
+    }
+
+    @Test
     void missingModelDirectoryIsBadInput() {
         Run r = run("caption", "--model", "/nonexistent/model", "--image", FIX.resolve("images/scene.png").toString());
         assertEquals(3, r.code());

@@ -165,9 +165,9 @@ public final class SafetensorsWriter {
                     sb.append(',');
                 }
                 first = false;
-                quote(sb, m.getKey());
+                Json.quote(sb, m.getKey());
                 sb.append(':');
-                quote(sb, m.getValue());
+                Json.quote(sb, m.getValue());
             }
             sb.append('}');
             if (!tensors.isEmpty()) {
@@ -184,7 +184,7 @@ public final class SafetensorsWriter {
             if (i > 0) {
                 sb.append(',');
             }
-            quote(sb, e.name());
+            Json.quote(sb, e.name());
             sb.append(":{\"dtype\":\"").append(e.dtype().name()).append("\",\"shape\":[");
             long[] shape = e.shape;
             for (int d = 0; d < shape.length; d++) {
@@ -195,28 +195,6 @@ public final class SafetensorsWriter {
             offset = end;
         }
         return sb.append('}').toString();
-    }
-
-    private static void quote(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
     }
 
     /** bfloat16 bits of {@code f}, rounded to nearest even; NaN becomes the quiet NaN 0x7FC0 (torch's rule). */

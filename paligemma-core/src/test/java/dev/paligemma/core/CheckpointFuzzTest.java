@@ -1,5 +1,7 @@
 package dev.paligemma.core;
 
+import dev.paligemma.core.testing.FuzzHarness;
+import dev.paligemma.core.testing.Mutations;
 import dev.paligemma.core.config.PaliGemmaConfig;
 import dev.paligemma.core.config.PreprocessorConfig;
 import org.junit.jupiter.api.Test;

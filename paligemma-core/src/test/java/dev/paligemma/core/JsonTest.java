@@ -110,4 +110,23 @@ class JsonTest {
         Json.JsonException e = assertThrows(Json.JsonException.class, () -> Json.parse("{\"a\": 1} }"));
         assertTrue(e.getMessage().contains("offset 9"), e.getMessage());
     }
+
+    @Test
+    void writtenJsonParsesBackToTheSameValues() {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("text", "quote \" backslash \\ newline \n tab \t bell \u0007 emoji \uD83D\uDE00");
+        m.put("ints", new int[] {1, -2, 3});
+        m.put("floats", new float[] {0.5f, Float.NaN});
+        m.put("list", List.of(1L, true, "x"));
+        m.put("nested", Map.of("k", 2.25));
+        m.put("none", null);
+        Object back = Json.parse(Json.write(m));
+        Map<?, ?> b = (Map<?, ?>) back;
+        assertEquals(m.get("text"), b.get("text"));
+        assertEquals(List.of(1L, -2L, 3L), b.get("ints"));
+        assertEquals(Arrays.asList(0.5, null), b.get("floats"), "NaN is written as null");
+        assertEquals(List.of(1L, true, "x"), b.get("list"));
+        assertEquals(Map.of("k", 2.25), b.get("nested"));
+        assertTrue(b.containsKey("none") && b.get("none") == null);
+    }
 }

@@ -53,9 +53,15 @@ public final class MaskDecoder {
         this.outConv = outConv;
     }
 
-    /** Loads {@code vae-oid.npz} (or a file of the same layout). */
+    /**
+     * Bound on the array data of a decoder file: a file of the {@code vae-oid.npz} layout holds under 5 MB of
+     * arrays (the fixture), so this leaves ample room while a zip bomb is refused before it is inflated onto the heap.
+     */
+    static final long MAX_FILE_BYTES = 256L << 20;
+
+    /** Loads {@code vae-oid.npz} (or a file of the same layout); more than 256 MiB of array data is refused. */
     public static MaskDecoder load(Path npz) {
-        return from(NpzFile.read(npz));
+        return from(NpzFile.read(npz, MAX_FILE_BYTES));
     }
 
     static MaskDecoder from(NpzFile file) {

@@ -41,6 +41,14 @@ public final class NpyArray {
      * @param declaredSize the stream length if known (e.g. the zip entry size), else -1
      */
     static NpyArray read(String name, InputStream in, String where, long declaredSize) throws IOException {
+        return read(name, in, where, declaredSize, MAX_DATA_BYTES);
+    }
+
+    /**
+     * As {@link #read(String, InputStream, String, long)}, refusing before reading any data an array whose
+     * header claims more than {@code maxDataBytes} bytes.
+     */
+    static NpyArray read(String name, InputStream in, String where, long declaredSize, long maxDataBytes) throws IOException {
         byte[] magic = in.readNBytes(MAGIC.length + 2);
         if (magic.length < MAGIC.length + 2 || !Arrays.equals(magic, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             throw new CheckpointException(where + ": not a .npy array (bad magic)");
@@ -89,6 +97,10 @@ public final class NpyArray {
             if (bytes > MAX_DATA_BYTES) {
                 throw new CheckpointException(where + ": shape " + Arrays.toString(header.shape()) + " needs "
                         + bytes + " bytes, more than one array can hold");
+            }
+            if (bytes > maxDataBytes) {
+                throw new CheckpointException(where + ": shape " + Arrays.toString(header.shape()) + " needs "
+                        + bytes + " bytes, more than the " + maxDataBytes + " bytes left of the archive's limit");
             }
             long prefix = MAGIC.length + 2L + lenBytes + headerLen;
             if (declaredSize >= 0 && declaredSize != prefix + bytes) {

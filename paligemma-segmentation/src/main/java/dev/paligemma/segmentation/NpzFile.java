@@ -31,13 +31,28 @@ public final class NpzFile {
         this.arrays = arrays;
     }
 
-    /** Reads every array of the archive. */
+    /**
+     * Default limit on the decompressed bytes of all arrays together: a deflated entry can claim (and
+     * deliver) gigabytes from a few megabytes of archive, and everything is read onto the heap.
+     */
+    static final long DEFAULT_MAX_BYTES = 1L << 30;
+
+    /** Reads every array of the archive; archives holding more than 1 GiB of array data are refused. */
     public static NpzFile read(Path path) {
+        return read(path, DEFAULT_MAX_BYTES);
+    }
+
+    /**
+     * Reads every array of the archive, refusing (before reading it) any array that would take the total
+     * array data beyond {@code maxBytes}.
+     */
+    static NpzFile read(Path path, long maxBytes) {
         if (!Files.isRegularFile(path)) {
             throw new CheckpointException(path + ": no such .npz file");
         }
         Map<String, NpyArray> arrays = new LinkedHashMap<>();
         String current = null;
+        long left = maxBytes;
         try (ZipFile zip = new ZipFile(path.toFile())) {
             Enumeration<? extends ZipEntry> entries = zip.entries();
             while (entries.hasMoreElements()) {
@@ -53,7 +68,9 @@ public final class NpzFile {
                     throw new CheckpointException(where + ": duplicate entry");
                 }
                 try (InputStream in = zip.getInputStream(entry)) {
-                    arrays.put(name, NpyArray.read(name, in, where, entry.getSize()));
+                    NpyArray a = NpyArray.read(name, in, where, entry.getSize(), left);
+                    left -= a.size() * a.dtype().itemSize();
+                    arrays.put(name, a);
                 }
                 current = null;
             }

@@ -213,6 +213,23 @@ class NpzFileTest {
     }
 
     @Test
+    void refusesArraysBeyondTheArchiveLimitBeforeInflatingThem() throws IOException {
+        // 64 MiB of zeros deflate to ~64 KB: a zip bomb the default limit of a decoder file would refuse
+        byte[] big = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (16777216,), }", new byte[64 << 20]);
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("small.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", floats(1, 2)));
+        m.put("big.npy", big);
+        Path p = zip(tmp.resolve("bomb.npz"), m, true);
+        assertTrue(Files.size(p) < 1 << 20);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> NpzFile.read(p, 32L << 20));
+        assertTrue(e.getMessage().contains("bomb.npz") && e.getMessage().contains("'big'")
+                && e.getMessage().contains("limit"), e.getMessage());
+        // the limit counts every array: 8 bytes already taken leave one byte short for the rest
+        assertThrows(CheckpointException.class, () -> NpzFile.read(p, (64L << 20) + 7));
+        assertEquals(2, NpzFile.read(p, (64L << 20) + 8).names().size());
+    }
+
+    @Test
     void refusesTruncatedZip() throws IOException {
         byte[] all = Files.readAllBytes(MaskDecoderTest.DIR.resolve("vae-tiny.npz"));
         Path p = tmp.resolve("cut.npz");

@@ -1,5 +1,7 @@
 package dev.paligemma.siglip;
 
+import dev.paligemma.core.testing.FuzzHarness;
+import dev.paligemma.core.testing.Mutations;
 import org.junit.jupiter.api.Test;
 
 import java.awt.Image;

@@ -1,5 +1,7 @@
 package dev.paligemma.siglip;
 
+import dev.paligemma.core.testing.FuzzHarness;
+import dev.paligemma.core.testing.Mutations;
 import dev.paligemma.core.Checkpoint;
 import dev.paligemma.core.CheckpointException;
 import dev.paligemma.core.config.PaliGemmaConfig;

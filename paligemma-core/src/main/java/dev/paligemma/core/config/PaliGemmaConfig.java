@@ -43,6 +43,12 @@ public record PaliGemmaConfig(VisionConfig vision, TextConfig text, int imageTok
         // 3B-class decoders, so absent both we take the decoder width the projector must produce.
         Integer projection = root.has("projection_dim") ? root.integer("projection_dim", null, 1, 1 << 20) : null;
         VisionConfig vision = VisionConfig.parse(root.object("vision_config"), projection, text.hiddenSize());
+        // the projector maps image rows into the decoder, so its width must be the decoder's
+        if (vision.projectionDim() != text.hiddenSize()) {
+            throw root.error(projection != null ? "projection_dim" : "vision_config.projection_dim", "is "
+                    + vision.projectionDim() + " but text_config.hidden_size is " + text.hiddenSize()
+                    + "; the projector must produce rows of the decoder's width");
+        }
         Set<Integer> eos = new LinkedHashSet<>();
         // each source is checked on its own so an error names the file that holds the bad id
         addEos(eos, root, "eos_token_id", text.vocabSize());

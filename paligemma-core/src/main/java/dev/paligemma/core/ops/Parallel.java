@@ -27,6 +27,10 @@ public final class Parallel {
     /** Spin iterations before a waiting caller parks: a chunk of a small kernel ends within microseconds. */
     private static final int SPIN = 20_000;
 
+    static {
+        SimdCheck.once();
+    }
+
     private Parallel() {
     }
 

@@ -147,6 +147,23 @@ class PaliGemmaConfigTest {
     }
 
     @Test
+    void projectionDimMustBeTheDecoderWidth() throws IOException {
+        // found by FacadeFuzzTest: this used to pass the config and fail later in VisionTower.load, as a
+        // CheckpointException naming only the directory
+        String v = "\"vision_config\": {\"model_type\": \"siglip_vision_model\", \"hidden_size\": 32, \"intermediate_size\": 72,"
+                + "\"num_attention_heads\": 2, \"num_hidden_layers\": 2, \"patch_size\": 14, \"projection_dim\": 48}";
+        String t = "\"text_config\": {\"model_type\": \"gemma2\", \"hidden_size\": 64, \"intermediate_size\": 128,"
+                + "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"num_key_value_heads\": 1, \"head_dim\": 32, \"vocab_size\": 300}";
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> PaliGemmaConfig.load(withConfig("{\"model_type\": \"paligemma\", " + t + ", " + v + "}")));
+        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("vision_config.projection_dim")
+                && e.getMessage().contains("48") && e.getMessage().contains("64"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> PaliGemmaConfig.load(withConfig(
+                "{\"model_type\": \"paligemma\", \"projection_dim\": 48, " + t + ", " + v + "}")));
+        assertTrue(e.getMessage().contains("'projection_dim'"), e.getMessage());
+    }
+
+    @Test
     void transformersDefaultsForOmittedKeys() throws IOException {
         // PaliGemma 2 3B's hub text_config omits num_attention_heads (Gemma2Config default 8) and the caps
         String c = "{\"model_type\": \"paligemma\", \"projection_dim\": 2304,"

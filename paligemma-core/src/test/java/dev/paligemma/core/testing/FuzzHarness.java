@@ -1,4 +1,4 @@
-package dev.paligemma.siglip;
+package dev.paligemma.core.testing;
 
 import dev.paligemma.core.PaliGemmaException;
 
@@ -20,9 +20,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * names nothing) is recorded with the case's seed and mutation so it can be replayed. (A copy lives in
  * each module that owns a parser.)
  */
-final class FuzzHarness implements AutoCloseable {
+public final class FuzzHarness implements AutoCloseable {
     /** A fuzz case: runs the public API on one mutated input. */
-    interface Case {
+    public interface Case {
         void run() throws Exception;
     }
 
@@ -34,10 +34,10 @@ final class FuzzHarness implements AutoCloseable {
         return t;
     });
     private final List<String> failures = new ArrayList<>();
-    int cases;
-    int rejected;
+    public int cases;
+    public int rejected;
 
-    FuzzHarness(String name, long perCaseMillis) {
+    public FuzzHarness(String name, long perCaseMillis) {
         this.name = name;
         this.perCaseMillis = perCaseMillis;
     }
@@ -45,7 +45,13 @@ final class FuzzHarness implements AutoCloseable {
     /**
      * @param mustName a string the exception message must contain (the file name at fault), or null
      */
-    void run(long seed, String what, String mustName, Case c) {
+    public void run(long seed, String what, String mustName, Case c) {
+        run(seed, what, mustName == null ? List.of() : List.of(mustName), c);
+    }
+
+    /** As above; the message must contain one of {@code anyOf} (any message if it is empty). */
+    public void run(long seed, String what, List<String> anyOf, Case c) {
+        String mustName = String.join("' or '", anyOf);
         cases++;
         Future<?> f = worker.submit(() -> {
             c.run();
@@ -65,7 +71,7 @@ final class FuzzHarness implements AutoCloseable {
             Throwable t = e.getCause();
             if (t instanceof PaliGemmaException p) {
                 rejected++;
-                if (p.getMessage() == null || (mustName != null && !p.getMessage().contains(mustName))) {
+                if (p.getMessage() == null || (!anyOf.isEmpty() && anyOf.stream().noneMatch(p.getMessage()::contains))) {
                     failures.add("seed " + seed + " [" + what + "]: message does not name '" + mustName + "': " + p);
                 }
             } else {
@@ -83,7 +89,7 @@ final class FuzzHarness implements AutoCloseable {
         return sb.toString();
     }
 
-    String report() {
+    public String report() {
         return name + ": " + failures.size() + " bad outcome(s) in " + cases + " cases:\n  "
                 + String.join("\n  ", failures.subList(0, Math.min(20, failures.size())));
     }

@@ -1,4 +1,4 @@
-package dev.paligemma.tokenizer;
+package dev.paligemma.core.testing;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * description so a failing case can be reproduced from its seed. (A copy lives in each module that
  * owns a parser: test code is not shared between modules.)
  */
-final class Mutations {
+public final class Mutations {
     private Mutations() {
     }
 
@@ -20,7 +20,7 @@ final class Mutations {
             0xFFFF_FFFFL, 1L << 40, Long.MAX_VALUE, Long.MIN_VALUE};
 
     /** A mutated copy of {@code in}; positions fall in {@code [0, hot)} with probability 0.7 (a header, say). */
-    static byte[] mutate(byte[] in, int hot, SplittableRandom rnd, StringBuilder what) {
+    public static byte[] mutate(byte[] in, int hot, SplittableRandom rnd, StringBuilder what) {
         byte[] b = in;
         int rounds = 1 + (rnd.nextInt(4) == 0 ? rnd.nextInt(4) : 0);
         for (int r = 0; r < rounds; r++) {
@@ -113,7 +113,7 @@ final class Mutations {
         }
     }
 
-    static byte[] splice(byte[] b, int at, int remove, byte[] insert) {
+    public static byte[] splice(byte[] b, int at, int remove, byte[] insert) {
         byte[] c = new byte[b.length - remove + insert.length];
         System.arraycopy(b, 0, c, 0, at);
         System.arraycopy(insert, 0, c, at, insert.length);
@@ -122,7 +122,7 @@ final class Mutations {
     }
 
     /** A value unlike what a field usually holds: wrong types, boundary integers, odd floats, deep or long lists. */
-    static Object oddValue(SplittableRandom rnd) {
+    public static Object oddValue(SplittableRandom rnd) {
         return switch (rnd.nextInt(16)) {
             case 0 -> null;
             case 1 -> "";
@@ -144,7 +144,7 @@ final class Mutations {
     }
 
     /** Serialises the JSON values {@code Json.parse} produces (maps, lists, strings, numbers, booleans, null). */
-    static String toJson(Object v) {
+    public static String toJson(Object v) {
         StringBuilder sb = new StringBuilder();
         write(v, sb);
         return sb.toString();
@@ -196,7 +196,7 @@ final class Mutations {
 
     /** Deep mutable copy of a parsed JSON value. */
     @SuppressWarnings("unchecked")
-    static Object mutableCopy(Object v) {
+    public static Object mutableCopy(Object v) {
         if (v instanceof Map<?, ?> m) {
             Map<String, Object> out = new java.util.LinkedHashMap<>();
             m.forEach((k, x) -> out.put((String) k, mutableCopy(x)));

@@ -1,0 +1,189 @@
+package dev.paligemma.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The figures of one {@link BenchmarkRunner#run}, each with the limit it is read against: decode bandwidth
+ * against the measured memory bandwidth, prefill and vision GFLOP/s against the FMA peak, peak RSS against
+ * physical memory, the Java heap against its maximum.
+ *
+ * @param model              synthetic model name or checkpoint folder name
+ * @param dtype              weight type measured ({@code f32}, {@code bf16})
+ * @param threads            kernel pool threads
+ * @param quick              whether the reduced repetitions were used
+ * @param machine            CPU model, core count and JDK, for the record
+ * @param checkpointBytes    bytes of all weight files
+ * @param decoderWeightBytes weight bytes a decode step reads: every decoder tensor, the tied embedding
+ *                           counted once as the output head
+ * @param generateS          seconds spent writing the synthetic checkpoint (0 when cached)
+ * @param limits             the machine's measured ceilings
+ * @param loadS              opening the checkpoint and building the vision tower and decoder
+ * @param visionMs           encoding and projecting one image (best run)
+ * @param visionFlop         FLOPs of that ({@link FlopCount#vision})
+ * @param prefillTokens      prefix length (image rows plus 10 text tokens)
+ * @param prefillMs          prefill of the prefix (best run)
+ * @param prefillFlop        FLOPs of that ({@link FlopCount#prefill})
+ * @param decodeTokens       tokens timed in the decode loop
+ * @param decodeS            seconds for those tokens
+ * @param peakRssBytes       {@code VmHWM} after the measurements (mapped weight pages count), -1 if unknown
+ * @param physicalBytes      {@code MemTotal}, -1 if unknown
+ * @param heapPeakBytes      heap peak over the measurements (sum of the pools' peaks)
+ * @param heapUsedBytes      heap in use at the end
+ * @param heapMaxBytes       maximum heap
+ */
+public record BenchReport(String model, String dtype, int threads, boolean quick, String machine,
+                          long checkpointBytes, long decoderWeightBytes, double generateS, MachineLimits limits,
+                          double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
+                          double prefillFlop, int decodeTokens, double decodeS, long peakRssBytes, long physicalBytes,
+                          long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
+
+    public double visionGflops() {
+        return visionFlop / (visionMs / 1e3) / 1e9;
+    }
+
+    public double prefillGflops() {
+        return prefillFlop / (prefillMs / 1e3) / 1e9;
+    }
+
+    public double prefillTokensPerS() {
+        return prefillTokens / (prefillMs / 1e3);
+    }
+
+    public double decodeTokensPerS() {
+        return decodeTokens / decodeS;
+    }
+
+    /** Weight bytes streamed per second while decoding: {@link #decoderWeightBytes} x tokens/s. */
+    public double decodeGbPerS() {
+        return decoderWeightBytes * decodeTokensPerS() / 1e9;
+    }
+
+    public double decodeFractionOfBandwidth() {
+        return decodeGbPerS() / limits.bandwidthGbPerS();
+    }
+
+    public double prefillFractionOfPeak() {
+        return prefillGflops() / limits.fmaPeakGflops();
+    }
+
+    public double visionFractionOfPeak() {
+        return visionGflops() / limits.fmaPeakGflops();
+    }
+
+    public double peakRssMb() {
+        return peakRssBytes / 1048576.0;
+    }
+
+    /** The report as a flat JSON object (keys in {@link #toMap()} order). */
+    public String toJson() {
+        StringBuilder sb = new StringBuilder("{");
+        boolean first = true;
+        for (Map.Entry<String, Object> e : toMap().entrySet()) {
+            sb.append(first ? "" : ",");
+            first = false;
+            string(e.getKey(), sb);
+            sb.append(':');
+            Object v = e.getValue();
+            switch (v) {
+                case String s -> string(s, sb);
+                case Boolean b -> sb.append(b);
+                case Double d -> sb.append(Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null");
+                default -> sb.append(v);
+            }
+        }
+        return sb.append('}').toString();
+    }
+
+    /** Every figure by its JSON key; the first eleven are the stable keys scripts rely on. */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("decode_tokens_per_s", decodeTokensPerS());
+        m.put("decode_gb_per_s", decodeGbPerS());
+        m.put("bandwidth_gb_per_s", limits.bandwidthGbPerS());
+        m.put("decode_fraction_of_bandwidth", decodeFractionOfBandwidth());
+        m.put("prefill_gflops", prefillGflops());
+        m.put("vision_gflops", visionGflops());
+        m.put("fma_peak_gflops", limits.fmaPeakGflops());
+        m.put("prefill_fraction_of_peak", prefillFractionOfPeak());
+        m.put("vision_fraction_of_peak", visionFractionOfPeak());
+        m.put("load_s", loadS);
+        m.put("peak_rss_mb", peakRssMb());
+        m.put("model", model);
+        m.put("dtype", dtype);
+        m.put("threads", threads);
+        m.put("quick", quick);
+        m.put("machine", machine);
+        m.put("checkpoint_bytes", checkpointBytes);
+        m.put("decoder_weight_bytes_per_token", decoderWeightBytes);
+        m.put("generate_s", generateS);
+        m.put("vision_ms", visionMs);
+        m.put("vision_gflop", visionFlop / 1e9);
+        m.put("prefill_tokens", prefillTokens);
+        m.put("prefill_ms", prefillMs);
+        m.put("prefill_tokens_per_s", prefillTokensPerS());
+        m.put("prefill_gflop", prefillFlop / 1e9);
+        m.put("decode_tokens", decodeTokens);
+        m.put("decode_ms_per_token", decodeS * 1e3 / decodeTokens);
+        m.put("physical_memory_mb", physicalBytes / 1048576.0);
+        m.put("peak_rss_fraction_of_ram", (double) peakRssBytes / physicalBytes);
+        m.put("heap_peak_mb", heapPeakBytes / 1048576.0);
+        m.put("heap_used_mb", heapUsedBytes / 1048576.0);
+        m.put("heap_max_mb", heapMaxBytes / 1048576.0);
+        m.put("heap_peak_fraction_of_max", (double) heapPeakBytes / heapMaxBytes);
+        m.put("vector_bits", limits.vectorBits());
+        return m;
+    }
+
+    /** A Markdown table for people (and for {@code docs/performance.md}). */
+    public String toTable() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%s %s, %d threads%s; %s%n", model, dtype, threads, quick ? " (quick)" : "",
+                machine));
+        sb.append(String.format(Locale.ROOT, "weights %.2f GB, read per decoded token %.2f GB%s%n", checkpointBytes / 1e9,
+                decoderWeightBytes / 1e9, generateS > 0 ? String.format(Locale.ROOT, " (generated in %.0f s)", generateS) : ""));
+        sb.append("\n| measurement | figure | fraction of limit |\n|---|---|---|\n");
+        row(sb, "memory bandwidth (limit)", f("%.1f GB/s", limits.bandwidthGbPerS()), "-");
+        row(sb, "FMA peak (limit)", f("%.1f GFLOP/s (%d-bit vectors)", limits.fmaPeakGflops(), limits.vectorBits()), "-");
+        row(sb, "load (open + build)", f("%.2f s", loadS), "-");
+        row(sb, "vision encode, 1 image", f("%.0f ms, %.1f GFLOP/s (%.1f GFLOP)", visionMs, visionGflops(), visionFlop / 1e9),
+                pct(visionFractionOfPeak()) + " of FMA peak");
+        row(sb, f("prefill, %d tokens", prefillTokens), f("%.0f ms, %.1f tokens/s, %.1f GFLOP/s", prefillMs,
+                prefillTokensPerS(), prefillGflops()), pct(prefillFractionOfPeak()) + " of FMA peak");
+        row(sb, f("decode, %d tokens", decodeTokens), f("%.2f tokens/s, %.1f GB/s", decodeTokensPerS(), decodeGbPerS()),
+                pct(decodeFractionOfBandwidth()) + " of bandwidth");
+        row(sb, "peak RSS (VmHWM)", f("%.0f MB", peakRssMb()),
+                physicalBytes > 0 ? pct((double) peakRssBytes / physicalBytes) + " of RAM" : "-");
+        row(sb, "Java heap peak / used", f("%.0f / %.0f MB", heapPeakBytes / 1048576.0, heapUsedBytes / 1048576.0),
+                pct((double) heapPeakBytes / heapMaxBytes) + " of max heap " + f("%.0f MB", heapMaxBytes / 1048576.0));
+        return sb.toString();
+    }
+
+    private static void row(StringBuilder sb, String a, String b, String c) {
+        sb.append("| ").append(a).append(" | ").append(b).append(" | ").append(c).append(" |\n");
+    }
+
+    private static String f(String format, Object... args) {
+        return String.format(Locale.ROOT, format, args);
+    }
+
+    private static String pct(double fraction) {
+        return String.format(Locale.ROOT, "%.0f %%", fraction * 100);
+    }
+
+    private static void string(String s, StringBuilder sb) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                sb.append('\\').append(c);
+            } else if (c < 0x20) {
+                sb.append(String.format("\\u%04x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        sb.append('"');
+    }
+}

@@ -1,0 +1,204 @@
+package dev.paligemma.bench;
+
+import dev.paligemma.core.Checkpoint;
+import dev.paligemma.core.Tensor;
+import dev.paligemma.core.TensorNames;
+import dev.paligemma.core.config.PaliGemmaConfig;
+import dev.paligemma.core.ops.Parallel;
+import dev.paligemma.gemma.DecoderInput;
+import dev.paligemma.gemma.GemmaModel;
+import dev.paligemma.gemma.GemmaSession;
+import dev.paligemma.siglip.VisionTower;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * The whole-model benchmark ({@code paligemma bench}): loads a checkpoint (by default a cached synthetic
+ * one with the real shapes, see {@link SyntheticCheckpoint}) through the real loader, then times one image
+ * through the vision tower, a prefill of the image rows plus 10 text tokens, and greedy decoding of
+ * {@link BenchOptions#decodeTokens()} tokens. The machine's limits ({@link MachineLimits}) are measured
+ * first, so each figure can be read as a fraction of what the hardware allows.
+ *
+ * <p>Token ids are fed directly, so no tokenizer is needed.
+ */
+public final class BenchmarkRunner {
+    /** Text tokens after the image rows: {@code <bos>}, a short prompt and the newline, as in "caption en\n". */
+    static final int TEXT_TOKENS = 10;
+    static final long STREAM_BYTES = 1L << 30;
+
+    private BenchmarkRunner() {
+    }
+
+    /** Runs the benchmark, printing nothing. */
+    public static BenchReport run(BenchOptions options) {
+        return run(options, null);
+    }
+
+    /** Runs the benchmark, reporting each phase to {@code progress} (may be null). */
+    public static BenchReport run(BenchOptions options, Consumer<String> progress) {
+        return run(options, progress, STREAM_BYTES);
+    }
+
+    /** As {@link #run(BenchOptions, Consumer)} with a chosen bandwidth buffer size (tests use a small one). */
+    static BenchReport run(BenchOptions options, Consumer<String> progress, long streamBytes) {
+        Consumer<String> log = progress == null ? s -> { } : progress;
+        if (options.threads() > 0) {
+            Parallel.setThreads(options.threads());
+        }
+        Path dir;
+        String model;
+        double generateS = 0;
+        if (options.checkpoint() != null) {
+            dir = options.checkpoint();
+            model = dir.getFileName().toString();
+        } else {
+            SyntheticSpec spec = SyntheticSpec.named(options.synthetic());
+            Path root = options.cacheDir() != null ? options.cacheDir() : SyntheticCheckpoint.defaultCacheRoot();
+            model = spec.name();
+            Path folder = SyntheticCheckpoint.folder(root, spec, options.weightType());
+            if (!SyntheticCheckpoint.isComplete(folder)) {
+                log.accept("generating synthetic checkpoint " + folder + " (once; cached afterwards)");
+                long g0 = System.nanoTime();
+                SyntheticCheckpoint.ensure(root, spec, options.weightType(), log);
+                generateS = (System.nanoTime() - g0) / 1e9;
+            }
+            dir = folder;
+        }
+        int reps = options.quick() ? 1 : 3;
+        int prefillReps = options.quick() ? 1 : 2;
+        int decodeTokens = options.decodeTokens();
+
+        // first, in a fresh process: measured after the model phases (under the same load) the bandwidth came out
+        // several times lower. The 1 GB buffer is freed before loading, and a real model's resident weights
+        // exceed it, so it does not set the peak RSS.
+        log.accept("measuring memory bandwidth and FMA peak");
+        MachineLimits limits = MachineLimits.measure(streamBytes, options.quick() ? 3 : 5);
+        log.accept(String.format("limits: %.1f GB/s, %.1f GFLOP/s", limits.bandwidthGbPerS(), limits.fmaPeakGflops()));
+        MemoryStats.resetHeapPeak();
+        Phases m = measure(dir, reps, prefillReps, decodeTokens, log);
+        return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
+                m.checkpointBytes, m.decoderBytes, generateS, limits, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
+                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
+                m.heapUsed, MemoryStats.heapMaxBytes());
+    }
+
+    private record Phases(double loadS, double visionMs, double visionFlop, int prefixLength, double prefillMs,
+                          double prefillFlop, double decodeS, long checkpointBytes, long decoderBytes, long rss,
+                          long heapPeak, long heapUsed) {
+    }
+
+    private static Phases measure(Path dir, int reps, int prefillReps, int decodeTokens, Consumer<String> log) {
+        long t0 = System.nanoTime();
+        try (Checkpoint checkpoint = Checkpoint.open(dir)) {
+            PaliGemmaConfig config = PaliGemmaConfig.load(dir);
+            VisionTower vision = VisionTower.load(checkpoint, config.vision(), config.text().hiddenSize());
+            GemmaModel decoder = GemmaModel.load(checkpoint, config);
+            double loadS = (System.nanoTime() - t0) / 1e9;
+            log.accept(String.format("loaded %s in %.2f s", dir, loadS));
+
+            int side = config.vision().imageSize();
+            float[] pixels = new float[config.vision().numChannels() * side * side];
+            SplittableRandom random = new SplittableRandom(42);
+            for (int i = 0; i < pixels.length; i++) {
+                pixels[i] = (float) (random.nextDouble() * 2 - 1);
+            }
+            float[] rows = null;
+            double visionMs = Double.MAX_VALUE;
+            for (int r = 0; r < reps + 1; r++) { // run 0 warms the kernels up
+                long v0 = System.nanoTime();
+                rows = vision.imageFeatures(pixels, 1);
+                double ms = (System.nanoTime() - v0) / 1e6;
+                log.accept(String.format("vision encode %s: %.0f ms", r == 0 ? "(warm-up)" : "#" + r, ms));
+                if (r > 0) {
+                    visionMs = Math.min(visionMs, ms);
+                }
+            }
+
+            int imageRows = config.imageTokens();
+            DecoderInput input = decoder.input(rows, imageRows, textTokens(config));
+            int prefixLength = input.length();
+            double prefillMs = Double.MAX_VALUE;
+            double decodeS;
+            try (GemmaSession session = decoder.newSession(prefixLength + decodeTokens + 1)) {
+                float[] logits = null;
+                for (int r = 0; r < prefillReps; r++) {
+                    long p0 = System.nanoTime();
+                    logits = session.prefill(input);
+                    double ms = (System.nanoTime() - p0) / 1e6;
+                    log.accept(String.format("prefill #%d (%d tokens): %.0f ms", r + 1, prefixLength, ms));
+                    prefillMs = Math.min(prefillMs, ms);
+                }
+                // one untimed step compiles the decode path; then decodeTokens timed greedy steps
+                logits = session.step(argmax(logits));
+                long d0 = System.nanoTime();
+                for (int i = 0; i < decodeTokens; i++) {
+                    logits = session.step(argmax(logits));
+                }
+                decodeS = (System.nanoTime() - d0) / 1e9;
+                log.accept(String.format("decode: %d tokens in %.2f s", decodeTokens, decodeS));
+            }
+            long rss = MemoryStats.peakRssBytes();
+            long heapPeak = MemoryStats.heapPeakBytes();
+            long heapUsed = MemoryStats.heapUsedBytes();
+            long checkpointBytes = checkpoint.byteSize();
+            long decoderBytes = decoderWeightBytes(checkpoint);
+            double visionFlop = FlopCount.vision(config.vision());
+            double prefillFlop = FlopCount.prefill(config.text(), prefixLength);
+            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeS,
+                    checkpointBytes, decoderBytes, rss, heapPeak, heapUsed);
+        }
+    }
+
+    /** {@code <bos>} then fixed ordinary ids (never the image token), deterministic. */
+    static int[] textTokens(PaliGemmaConfig config) {
+        int limit = Math.min(config.text().vocabSize(), config.imageTokenIndex());
+        int[] ids = new int[TEXT_TOKENS];
+        ids[0] = config.bosTokenId();
+        for (int i = 1; i < ids.length; i++) {
+            ids[i] = 3 + (int) ((i * 7919L) % Math.max(1, limit - 3));
+        }
+        return ids;
+    }
+
+    /** Bytes of every decoder weight a decode step reads; a tied output head is the embedding, counted once. */
+    static long decoderWeightBytes(Checkpoint checkpoint) {
+        long sum = 0;
+        for (Tensor t : checkpoint.tensors().values()) {
+            String n = TensorNames.canonical(t.name());
+            if (n.startsWith(TensorNames.DECODER) || n.equals(TensorNames.LM_HEAD)) {
+                sum += t.size() * t.dtype().byteSize();
+            }
+        }
+        return sum;
+    }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** CPU model, core count and JDK, e.g. {@code "AMD EPYC ..., 2 cores, JDK 25.0.3"}. */
+    static String machine() {
+        String cpu = System.getProperty("os.arch");
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    cpu = line.substring(line.indexOf(':') + 1).trim();
+                    break;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: the architecture name will do
+        }
+        return cpu + ", " + Runtime.getRuntime().availableProcessors() + " cores, JDK " + Runtime.version();
+    }
+}

@@ -1,0 +1,134 @@
+package dev.paligemma.bench;
+
+import dev.paligemma.core.ops.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The machine's ceilings measured with the Vector API on every thread of {@link Parallel}: memory read
+ * bandwidth (a streaming vector sum over an off-heap buffer far larger than the caches) and FMA peak
+ * (independent FMA chains held in registers). Each is the best of several runs, the least disturbed by
+ * other processes.
+ *
+ * @param bandwidthGbPerS memory read bandwidth, 10^9 bytes per second
+ * @param fmaPeakGflops   vector FMA throughput, 10^9 floating-point operations per second (an FMA is 2)
+ * @param vectorBits      width of {@link FloatVector#SPECIES_PREFERRED}
+ * @param threads         threads used
+ */
+public record MachineLimits(double bandwidthGbPerS, double fmaPeakGflops, int vectorBits, int threads) {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Independent accumulators, enough to cover FMA latency (4 cycles) times two FMA ports. */
+    private static final int CHAINS = 12;
+
+    /**
+     * Measures both limits.
+     *
+     * @param streamBytes size of the bandwidth buffer (about 1 GB; must dwarf the last-level cache)
+     * @param runs        repetitions of each measurement; the best is kept
+     */
+    public static MachineLimits measure(long streamBytes, int runs) {
+        return new MachineLimits(bandwidth(streamBytes, runs), fmaPeak(runs), F.vectorBitSize(), Parallel.threads());
+    }
+
+    static double bandwidth(long bytes, int runs) {
+        int t = Parallel.threads();
+        long step = 4L * F.vectorByteSize();
+        long per = bytes / t / step * step;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buf = arena.allocate(per * t, 64);
+            // touch every page on the threads that will read it, so the sum reads resident memory
+            Parallel.forEach(t, i -> {
+                for (long o = i * per; o < (i + 1) * per; o += 4096) {
+                    buf.set(ValueLayout.JAVA_FLOAT_UNALIGNED, o, 1f);
+                }
+            });
+            float[] sink = new float[t];
+            double best = 0;
+            for (int r = 0; r < runs + 1; r++) {
+                long t0 = System.nanoTime();
+                Parallel.forEach(t, i -> sink[i] += sum(buf, i * per, (i + 1) * per));
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (r > 0) { // the first run compiles the loop
+                    best = Math.max(best, per * t / s / 1e9);
+                }
+            }
+            if (Float.isNaN(sink[0])) {
+                throw new AssertionError("unreachable: keeps the sums alive");
+            }
+            return best;
+        }
+    }
+
+    private static float sum(MemorySegment buf, long from, long to) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
+        int w = F.vectorByteSize();
+        for (long o = from; o < to; o += 4L * w) {
+            s0 = s0.add(FloatVector.fromMemorySegment(F, buf, o, ByteOrder.LITTLE_ENDIAN));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, buf, o + w, ByteOrder.LITTLE_ENDIAN));
+            s2 = s2.add(FloatVector.fromMemorySegment(F, buf, o + 2L * w, ByteOrder.LITTLE_ENDIAN));
+            s3 = s3.add(FloatVector.fromMemorySegment(F, buf, o + 3L * w, ByteOrder.LITTLE_ENDIAN));
+        }
+        return s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
+    }
+
+    static double fmaPeak(int runs) {
+        int t = Parallel.threads();
+        int iterations = 1 << 22;
+        float[] sink = new float[t];
+        double best = 0;
+        for (int r = 0; r < runs + 1; r++) {
+            long t0 = System.nanoTime();
+            Parallel.forEach(t, i -> sink[i] += fmaChains(iterations));
+            double s = (System.nanoTime() - t0) / 1e9;
+            if (r > 0) {
+                best = Math.max(best, 2.0 * CHAINS * F.length() * iterations * t / s / 1e9);
+            }
+        }
+        if (Float.isNaN(sink[0])) {
+            throw new AssertionError("unreachable: keeps the chains alive");
+        }
+        return best;
+    }
+
+    private static float fmaChains(int iterations) {
+        FloatVector m = FloatVector.broadcast(F, 0.999999f);
+        FloatVector d = FloatVector.broadcast(F, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(F, 1f);
+        FloatVector a1 = a0.add(1);
+        FloatVector a2 = a0.add(2);
+        FloatVector a3 = a0.add(3);
+        FloatVector a4 = a0.add(4);
+        FloatVector a5 = a0.add(5);
+        FloatVector a6 = a0.add(6);
+        FloatVector a7 = a0.add(7);
+        FloatVector a8 = a0.add(8);
+        FloatVector a9 = a0.add(9);
+        FloatVector a10 = a0.add(10);
+        FloatVector a11 = a0.add(11);
+        for (int i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, d);
+            a1 = a1.fma(m, d);
+            a2 = a2.fma(m, d);
+            a3 = a3.fma(m, d);
+            a4 = a4.fma(m, d);
+            a5 = a5.fma(m, d);
+            a6 = a6.fma(m, d);
+            a7 = a7.fma(m, d);
+            a8 = a8.fma(m, d);
+            a9 = a9.fma(m, d);
+            a10 = a10.fma(m, d);
+            a11 = a11.fma(m, d);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(VectorOperators.ADD);
+    }
+}

@@ -1,0 +1,75 @@
+package dev.paligemma.bench;
+
+import dev.paligemma.core.InvalidArgumentException;
+import dev.paligemma.core.Json;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BenchReportTest {
+    static final List<String> REQUIRED = List.of("decode_tokens_per_s", "decode_gb_per_s", "bandwidth_gb_per_s",
+            "decode_fraction_of_bandwidth", "prefill_gflops", "vision_gflops", "fma_peak_gflops",
+            "prefill_fraction_of_peak", "vision_fraction_of_peak", "load_s", "peak_rss_mb");
+
+    static BenchReport report() {
+        // 10 tokens in 2 s over 1 GB of weights: 5 tokens/s, 5 GB/s of a 20 GB/s machine;
+        // 100 GFLOP vision in 1000 ms and 400 GFLOP prefill of 200 tokens in 2000 ms against a 400 GFLOP/s peak
+        return new BenchReport("tiny", "bf16", 2, true, "test cpu", 3_000_000_000L, 1_000_000_000L, 0,
+                new MachineLimits(20, 400, 512, 2), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, 2.0,
+                2048L << 20, 16384L << 20, 100L << 20, 50L << 20, 1000L << 20);
+    }
+
+    @Test
+    void jsonHasEveryRequiredKeyWithTheRightValues() {
+        Object parsed = Json.parse(report().toJson());
+        Map<?, ?> m = assertInstanceOf(Map.class, parsed);
+        for (String key : REQUIRED) {
+            assertInstanceOf(Number.class, m.get(key), key);
+        }
+        assertEquals(5.0, num(m, "decode_tokens_per_s"), 1e-9);
+        assertEquals(5.0, num(m, "decode_gb_per_s"), 1e-9);
+        assertEquals(20.0, num(m, "bandwidth_gb_per_s"), 1e-9);
+        assertEquals(0.25, num(m, "decode_fraction_of_bandwidth"), 1e-9);
+        assertEquals(200.0, num(m, "prefill_gflops"), 1e-9);
+        assertEquals(100.0, num(m, "vision_gflops"), 1e-9);
+        assertEquals(400.0, num(m, "fma_peak_gflops"), 1e-9);
+        assertEquals(0.5, num(m, "prefill_fraction_of_peak"), 1e-9);
+        assertEquals(0.25, num(m, "vision_fraction_of_peak"), 1e-9);
+        assertEquals(0.5, num(m, "load_s"), 1e-9);
+        assertEquals(2048.0, num(m, "peak_rss_mb"), 1e-9);
+        assertEquals(100.0, num(m, "prefill_tokens_per_s"), 1e-9);
+        assertEquals("tiny", m.get("model"));
+    }
+
+    @Test
+    void tableNamesEachFigureAndItsFraction() {
+        String table = report().toTable();
+        assertTrue(table.contains("| decode, 10 tokens | 5.00 tokens/s, 5.0 GB/s | 25 % of bandwidth |"), table);
+        assertTrue(table.contains("| prefill, 200 tokens | 2000 ms, 100.0 tokens/s, 200.0 GFLOP/s | 50 % of FMA peak |"), table);
+        assertTrue(table.contains("| peak RSS (VmHWM) | 2048 MB | 13 % of RAM |"), table);
+    }
+
+    @Test
+    void optionsRejectQ8AndUnknownNames() {
+        InvalidArgumentException q8 = assertThrows(InvalidArgumentException.class,
+                () -> BenchOptions.of("paligemma-3b-224", "q8"));
+        assertTrue(q8.getMessage().contains("q8 not supported yet"), q8.getMessage());
+        InvalidArgumentException name = assertThrows(InvalidArgumentException.class,
+                () -> BenchOptions.of("paligemma-7b", "bf16"));
+        assertTrue(name.getMessage().contains("paligemma-7b") && name.getMessage().contains("paligemma2-3b-448"),
+                name.getMessage());
+        assertThrows(InvalidArgumentException.class, () -> BenchOptions.of("paligemma-3b-224", "fp8"));
+        assertThrows(InvalidArgumentException.class, () -> BenchOptions.of("paligemma-3b-224", "f32").withThreads(-1));
+        assertEquals(8, BenchOptions.of("paligemma-3b-224", "F32").withQuick(true).decodeTokens());
+    }
+
+    private static double num(Map<?, ?> m, String key) {
+        return ((Number) m.get(key)).doubleValue();
+    }
+}
