@@ -25,8 +25,7 @@ public record BenchOptions(String synthetic, String dtype, int threads, boolean 
         }
         dtype = dtype == null ? "bf16" : dtype.toLowerCase(Locale.ROOT);
         switch (dtype) {
-            case "f32", "bf16" -> { }
-            case "q8" -> throw new InvalidArgumentException("--dtype: q8 not supported yet (no quantised kernels); use f32 or bf16");
+            case "f32", "bf16", "q8" -> { }
             default -> throw new InvalidArgumentException("--dtype: '" + dtype + "' is not one of f32, bf16, q8");
         }
         if (threads < 0) {
@@ -56,8 +55,14 @@ public record BenchOptions(String synthetic, String dtype, int threads, boolean 
     }
 
     /** The stored weight type {@link #dtype()} names. */
+    /** The stored type of the synthetic checkpoint: F32, or BF16 (which q8 quantises at load). */
     public DType weightType() {
         return dtype.equals("f32") ? DType.F32 : DType.BF16;
+    }
+
+    /** Whether the weights are block-quantised to Q8 at load ({@code --dtype q8}). */
+    public boolean q8() {
+        return dtype.equals("q8");
     }
 
     /** Tokens timed in the decode measurement. */

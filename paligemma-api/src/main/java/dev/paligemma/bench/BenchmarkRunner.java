@@ -79,7 +79,9 @@ public final class BenchmarkRunner {
         MachineLimits limits = MachineLimits.measure(streamBytes, options.quick() ? 3 : 5);
         log.accept(String.format("limits: %.1f GB/s, %.1f GFLOP/s", limits.bandwidthGbPerS(), limits.fmaPeakGflops()));
         MemoryStats.resetHeapPeak();
-        Phases m = measure(dir, reps, prefillReps, decodeTokens, log);
+        Path q8Cache = !options.q8() ? null : options.cacheDir() != null ? options.cacheDir().resolve("q8")
+                : dev.paligemma.LoadOptions.defaults().effectiveQ8CacheDir();
+        Phases m = measure(dir, q8Cache, reps, prefillReps, decodeTokens, log);
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
                 m.checkpointBytes, m.decoderBytes, generateS, limits, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
                 m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
@@ -91,9 +93,11 @@ public final class BenchmarkRunner {
                           long heapPeak, long heapUsed) {
     }
 
-    private static Phases measure(Path dir, int reps, int prefillReps, int decodeTokens, Consumer<String> log) {
+    private static Phases measure(Path dir, Path q8Cache, int reps, int prefillReps, int decodeTokens, Consumer<String> log) {
         long t0 = System.nanoTime();
-        try (Checkpoint checkpoint = Checkpoint.open(dir)) {
+        Checkpoint stored = Checkpoint.open(dir);
+        // the quantised view takes over the stored checkpoint; closing it closes both
+        try (Checkpoint checkpoint = q8Cache != null ? quantized(stored, q8Cache, log) : stored) {
             PaliGemmaConfig config = PaliGemmaConfig.load(dir);
             VisionTower vision = VisionTower.load(checkpoint, config.vision(), config.text().hiddenSize());
             GemmaModel decoder = GemmaModel.load(checkpoint, config);
@@ -153,6 +157,16 @@ public final class BenchmarkRunner {
         }
     }
 
+    private static Checkpoint quantized(Checkpoint stored, Path cacheRoot, Consumer<String> log) {
+        try {
+            log.accept("quantising to Q8 (cached under " + cacheRoot + " after the first run)");
+            return stored.quantized(cacheRoot);
+        } catch (RuntimeException e) {
+            stored.close();
+            throw e;
+        }
+    }
+
     /** {@code <bos>} then fixed ordinary ids (never the image token), deterministic. */
     static int[] textTokens(PaliGemmaConfig config) {
         int limit = Math.min(config.text().vocabSize(), config.imageTokenIndex());
@@ -170,7 +184,7 @@ public final class BenchmarkRunner {
         for (Tensor t : checkpoint.tensors().values()) {
             String n = TensorNames.canonical(t.name());
             if (n.startsWith(TensorNames.DECODER) || n.equals(TensorNames.LM_HEAD)) {
-                sum += t.size() * t.dtype().byteSize();
+                sum += t.size() * t.dtype().byteSize() + (t.dtype() == dev.paligemma.core.DType.Q8 ? t.scales().byteSize() : 0);
             }
         }
         return sum;

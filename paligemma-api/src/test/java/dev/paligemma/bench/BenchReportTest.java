@@ -1,5 +1,6 @@
 package dev.paligemma.bench;
 
+import dev.paligemma.core.DType;
 import dev.paligemma.core.InvalidArgumentException;
 import dev.paligemma.core.Json;
 import org.junit.jupiter.api.Test;
@@ -57,9 +58,8 @@ class BenchReportTest {
 
     @Test
     void optionsRejectQ8AndUnknownNames() {
-        InvalidArgumentException q8 = assertThrows(InvalidArgumentException.class,
-                () -> BenchOptions.of("paligemma-3b-224", "q8"));
-        assertTrue(q8.getMessage().contains("q8 not supported yet"), q8.getMessage());
+        assertTrue(BenchOptions.of("paligemma-3b-224", "q8").q8());
+        assertEquals(DType.BF16, BenchOptions.of("paligemma-3b-224", "q8").weightType(), "q8 quantises the bf16 synthetic checkpoint");
         InvalidArgumentException name = assertThrows(InvalidArgumentException.class,
                 () -> BenchOptions.of("paligemma-7b", "bf16"));
         assertTrue(name.getMessage().contains("paligemma-7b") && name.getMessage().contains("paligemma2-3b-448"),

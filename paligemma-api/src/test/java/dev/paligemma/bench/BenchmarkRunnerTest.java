@@ -33,6 +33,21 @@ class BenchmarkRunnerTest {
     }
 
     @Test
+    void q8QuantisesAtLoadAndCountsInt8PlusScales() {
+        Path dir = tmp.resolve("tiny-bf16");
+        SyntheticCheckpoint.write(dir, SyntheticCheckpointTest.TINY, DType.BF16, SyntheticCheckpoint.DEFAULT_MAX_SHARD_BYTES, null);
+        BenchOptions options = BenchOptions.of("paligemma-3b-224", "q8").withQuick(true).withCheckpoint(dir)
+                .withCacheDir(tmp.resolve("cache"));
+        BenchReport r = BenchmarkRunner.run(options, null, 16L << 20);
+        // every matrix one byte per weight plus a float16 scale per 32-wide block (one per row here);
+        // norms stay BF16 (2 bytes): embedding 300x32, per layer q 32x32, k and v 16x32, o 32x32, MLP 3 x 64x32
+        long perLayer = (1024 + 64) + 2 * (512 + 32) + (1024 + 64) + 3 * (2048 + 128) + 4 * 32 * 2;
+        assertEquals(300 * 32 + 300 * 2 + 2 * perLayer + 32 * 2, r.decoderWeightBytes());
+        assertTrue(r.decodeTokensPerS() > 0 && Double.isFinite(r.decodeTokensPerS()));
+        assertTrue(java.nio.file.Files.isDirectory(tmp.resolve("cache").resolve("q8")), "the Q8 cache lives under --cache");
+    }
+
+    @Test
     void textTokensAreOrdinaryIdsAfterBos() {
         var config = dev.paligemma.core.config.PaliGemmaConfig.load(writeTiny());
         int[] ids = BenchmarkRunner.textTokens(config);
