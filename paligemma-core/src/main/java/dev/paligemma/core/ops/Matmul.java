@@ -154,7 +154,7 @@ public final class Matmul {
         boolean vector = Simd.vector();
         Parallel.RangeBody body = (j0, j1) -> {
             if (vector) {
-                block(a, aOff, lda, n, k, seg, DType.F32, base, ldw, j0, j1, c, cOff, ldc);
+                blockArray(a, aOff, lda, n, k, b, bOff, ldb, j0, j1, c, cOff, ldc);
             } else {
                 scalarBlock(a, aOff, lda, n, k, seg, DType.F32, base, ldw, j0, j1, c, cOff, ldc);
             }
@@ -226,12 +226,11 @@ public final class Matmul {
                 for (int j = j0; j < j1; j++) {
                     Simd.decodeF16(w, wBase + j * ldw + 2L * p0, buf, (j - j0) * kc, kc);
                 }
-                MemorySegment bs = MemorySegment.ofArray(buf);
-                long bBase = -(long) j0 * kc * 4 - 4L * p0;
+                int bBase = -j0 * kc - p0;
                 for (int i = 0; i < n; i += 4) {
                     for (int j = j0; j < j1; j += 4) {
-                        tileF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, p0, p1, lanes);
-                        finishF32(x, xOff, ldx, i, n, bs, bBase, 4L * kc, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
+                        tileArray(x, xOff, ldx, i, n, buf, bBase, kc, j, j1, p0, p1, lanes);
+                        finishArray(x, xOff, ldx, i, n, buf, bBase, kc, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
                     }
                 }
                 continue;
@@ -245,6 +244,29 @@ public final class Matmul {
                         tileBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, p0, p1, lanes);
                         finishBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
                     }
+                }
+            }
+        }
+    }
+
+    /** {@link #block} for F32 operands in a float array {@code b} ({@code [m, k]} rows of stride {@code ldb}). */
+    static void blockArray(float[] x, int xOff, int ldx, int n, int k, float[] b, int bOff, int ldb,
+                           int j0, int j1, float[] c, int cOff, int ldc) {
+        if (k == 0) {
+            for (int i = 0; i < n; i++) {
+                java.util.Arrays.fill(c, cOff + i * ldc + j0, cOff + i * ldc + j1, 0f);
+            }
+            return;
+        }
+        float[] lanes = LANES.get();
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int p1 = Math.min(k, p0 + KC);
+            int pv = p0 + (p1 - p0) / L * L;
+            boolean acc = p0 > 0;
+            for (int i = 0; i < n; i += 4) {
+                for (int j = j0; j < j1; j += 4) {
+                    tileArray(x, xOff, ldx, i, n, b, bOff, ldb, j, j1, p0, p1, lanes);
+                    finishArray(x, xOff, ldx, i, n, b, bOff, ldb, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
                 }
             }
         }
@@ -422,6 +444,102 @@ public final class Matmul {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 4;
             float b0 = getF32(w, w0 + o), b1 = getF32(w, w1 + o), b2 = getF32(w, w2 + o), b3 = getF32(w, w3 + o);
+            s00 += v0 * b0; s01 += v0 * b1; s02 += v0 * b2; s03 += v0 * b3;
+            s10 += v1 * b0; s11 += v1 * b1; s12 += v1 * b2; s13 += v1 * b3;
+            s20 += v2 * b0; s21 += v2 * b1; s22 += v2 * b2; s23 += v2 * b3;
+            s30 += v3 * b0; s31 += v3 * b1; s32 += v3 * b2; s33 += v3 * b3;
+        }
+        int r = cOff + i * ldc + j;
+        put(c, r, nj, accumulate, s00, s01, s02, s03);
+        if (ni > 1) {
+            put(c, r + ldc, nj, accumulate, s10, s11, s12, s13);
+        }
+        if (ni > 2) {
+            put(c, r + 2 * ldc, nj, accumulate, s20, s21, s22, s23);
+        }
+        if (ni > 3) {
+            put(c, r + 3 * ldc, nj, accumulate, s30, s31, s32, s33);
+        }
+    }
+
+    /**
+     * {@link #tileF32} over a float array (attention operands, decoded F16 slices): the same loads and FMAs in the
+     * same order, so the same bits. Heap data must not reach {@link Simd#f32}: the JDK's segment-load code keeps
+     * one type profile for every caller, and once it has seen heap, native and mapped segments C2 compiles the
+     * weight loads as megamorphic calls (the F32 model ran at 10 % of the FMA peak, 23 vs 155 GFLOP/s).
+     * Rows beyond the edge repeat the last row and are not stored. */
+    static void tileArray(float[] x, int xOff, int ldx, int i, int n, float[] w, int wBase, int ldw,
+                        int j, int j1, int p0, int p1, float[] t) {
+        int ni = Math.min(4, n - i);
+        int nj = Math.min(4, j1 - j);
+        int x0 = xOff + i * ldx;
+        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
+        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
+        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
+        int w0 = wBase + j * ldw;
+        int w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
+        int w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
+        int w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int pv = p0 + (p1 - p0) / L * L;
+        for (int p = p0; p < pv; p += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + p);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + p);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + p);
+            FloatVector v3 = FloatVector.fromArray(F, x, x3 + p);
+            int o = p;
+            FloatVector b = FloatVector.fromArray(F, w, w0 + o);
+            a00 = v0.fma(b, a00);
+            a10 = v1.fma(b, a10);
+            a20 = v2.fma(b, a20);
+            a30 = v3.fma(b, a30);
+            b = FloatVector.fromArray(F, w, w1 + o);
+            a01 = v0.fma(b, a01);
+            a11 = v1.fma(b, a11);
+            a21 = v2.fma(b, a21);
+            a31 = v3.fma(b, a31);
+            b = FloatVector.fromArray(F, w, w2 + o);
+            a02 = v0.fma(b, a02);
+            a12 = v1.fma(b, a12);
+            a22 = v2.fma(b, a22);
+            a32 = v3.fma(b, a32);
+            b = FloatVector.fromArray(F, w, w3 + o);
+            a03 = v0.fma(b, a03);
+            a13 = v1.fma(b, a13);
+            a23 = v2.fma(b, a23);
+            a33 = v3.fma(b, a33);
+        }
+        // lanes stored and summed in scalar code: 16 in-tile vector reductions make the tile too big for C2
+        a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
+        a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
+        a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
+        a30.intoArray(t, 12 * L); a31.intoArray(t, 13 * L); a32.intoArray(t, 14 * L); a33.intoArray(t, 15 * L);
+    }
+
+    /** As {@link #finishF32} for {@link #tileArray}: sums a {@link #tileArray}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
+    static void finishArray(float[] x, int xOff, int ldx, int i, int n, float[] w, int wBase, int ldw,
+                        int j, int j1, int pv, int p1, float[] c, int cOff, int ldc, boolean accumulate, float[] t) {
+        int ni = Math.min(4, n - i);
+        int nj = Math.min(4, j1 - j);
+        int x0 = xOff + i * ldx;
+        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
+        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
+        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
+        int w0 = wBase + j * ldw;
+        int w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
+        int w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
+        int w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
+        float s00 = Simd.sum(t, 0), s01 = Simd.sum(t, L), s02 = Simd.sum(t, 2 * L), s03 = Simd.sum(t, 3 * L);
+        float s10 = Simd.sum(t, 4 * L), s11 = Simd.sum(t, 5 * L), s12 = Simd.sum(t, 6 * L), s13 = Simd.sum(t, 7 * L);
+        float s20 = Simd.sum(t, 8 * L), s21 = Simd.sum(t, 9 * L), s22 = Simd.sum(t, 10 * L), s23 = Simd.sum(t, 11 * L);
+        float s30 = Simd.sum(t, 12 * L), s31 = Simd.sum(t, 13 * L), s32 = Simd.sum(t, 14 * L), s33 = Simd.sum(t, 15 * L);
+        for (int p = pv; p < p1; p++) {
+            float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
+            int o = p;
+            float b0 = w[w0 + o], b1 = w[w1 + o], b2 = w[w2 + o], b3 = w[w3 + o];
             s00 += v0 * b0; s01 += v0 * b1; s02 += v0 * b2; s03 += v0 * b3;
             s10 += v1 * b0; s11 += v1 * b1; s12 += v1 * b2; s13 += v1 * b3;
             s20 += v2 * b0; s21 += v2 * b1; s22 += v2 * b2; s23 += v2 * b3;
