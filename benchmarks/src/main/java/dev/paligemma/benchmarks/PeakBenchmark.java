@@ -1,5 +1,6 @@
 package dev.paligemma.benchmarks;
 
+import dev.paligemma.bench.MachineLimits;
 import dev.paligemma.core.ops.Parallel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -73,33 +74,9 @@ public class PeakBenchmark {
     public float fma(Work work) {
         int t = Parallel.threads();
         float[] sink = new float[t];
-        Parallel.forEach(t, i -> sink[i] = fmaChains(FMA_ITERATIONS));
+        Parallel.forEach(t, i -> sink[i] = MachineLimits.fmaChains(FMA_ITERATIONS));
         work.gflop += 2.0 * 12 * F.length() * FMA_ITERATIONS * t / 1e9;
         return sink[0];
-    }
-
-    static float fmaChains(int iterations) {
-        FloatVector m = FloatVector.broadcast(F, 0.999999f);
-        FloatVector d = FloatVector.broadcast(F, 1e-7f);
-        FloatVector a0 = FloatVector.broadcast(F, 1f), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3);
-        FloatVector a4 = a0.add(4), a5 = a0.add(5), a6 = a0.add(6), a7 = a0.add(7);
-        FloatVector a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
-        for (int i = 0; i < iterations; i++) {
-            a0 = a0.fma(m, d);
-            a1 = a1.fma(m, d);
-            a2 = a2.fma(m, d);
-            a3 = a3.fma(m, d);
-            a4 = a4.fma(m, d);
-            a5 = a5.fma(m, d);
-            a6 = a6.fma(m, d);
-            a7 = a7.fma(m, d);
-            a8 = a8.fma(m, d);
-            a9 = a9.fma(m, d);
-            a10 = a10.fma(m, d);
-            a11 = a11.fma(m, d);
-        }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
-                .reduceLanes(VectorOperators.ADD);
     }
 
     @Benchmark

@@ -107,7 +107,8 @@ public record MachineLimits(double bandwidthGbPerS, double fmaPeakGflops, int ve
         return best;
     }
 
-    private static float fmaChains(int iterations) {
+    /** Twelve independent FMA chains in registers for {@code iterations} rounds (24 flops per lane each); the sum keeps them live. */
+    public static float fmaChains(int iterations) {
         FloatVector m = FloatVector.broadcast(F, 0.999999f);
         FloatVector d = FloatVector.broadcast(F, 1e-7f);
         FloatVector a0 = FloatVector.broadcast(F, 1f);
