@@ -23,7 +23,9 @@ import jdk.incubator.vector.FloatVector;
  * blocks of {@value #MB} weight rows spread over {@link Parallel}; inside a block, k is cut into
  * {@value #KC}-wide slices so the block's weights stay in L2 while every activation row streams past them,
  * which makes each weight byte come from memory once. {@link #matvec} (decoding) is bandwidth-bound: each
- * thread streams a contiguous row block, four rows per pass sharing each activation load.
+ * thread streams a contiguous row block one row at a time, a single sequential stream the hardware
+ * prefetcher follows (four rows per pass made four interleaved streams that restart every row: 14 against
+ * 27 GB/s per core at k = 2304), except for rows longer than {@link #SINGLE_ROW_MAX_K}.
  */
 public final class Matmul {
     /** Weight rows per parallel task in {@link #matmul}. */
@@ -32,6 +34,15 @@ public final class Matmul {
     static final int KC = 2048;
     /** Multiply-adds below which attention products run on the calling thread. */
     static final long PARALLEL_FLOPS = 1L << 20;
+    /**
+     * Longest row {@link #matvec} reads one row at a time. A single row is one sequential stream, which the
+     * hardware prefetcher follows best; but once the activation vector outgrows L1 (Gemma 2's down projection,
+     * k = 9216: 36 KB) every weight line also pulls an activation line from L2, and four rows sharing each
+     * activation load are faster (31 against 19-22 GB/s on two Zen 4 cores). Both give the same bits: every
+     * row keeps its own accumulator. The four-row loops are separate methods: as a rarely taken branch of the
+     * single-row method C2 compiled the four-row loop 5x slower.
+     */
+    static final int SINGLE_ROW_MAX_K = 4096;
     /** Weight bytes per matvec chunk, so a small product does not pay for waking workers. */
     static final long MATVEC_CHUNK_BYTES = 1L << 16;
 
@@ -108,35 +119,48 @@ public final class Matmul {
         if (outOffset < 0 || (long) outOffset + m > out.length) {
             throw new InvalidArgumentException("matvec: out has " + out.length + " floats, need " + m + " at offset " + outOffset + " for " + w.name());
         }
+        long ldw = (long) k * w.dtype().byteSize();
+        int grain = (int) Math.max(4, MATVEC_CHUNK_BYTES / Math.max(1, ldw));
+        boolean vector = Simd.vector();
+        Parallel.forRange(m, grain, (r0, r1) -> rowsOf(x, xOffset, k, w, r0, r1, out, outOffset, vector));
+    }
+
+    /**
+     * Output rows {@code [r0, r1)} of {@code w * x} for any weight type: the kernel behind {@link #matvec} and
+     * {@link MatvecPlan}. Rows longer than {@link #SINGLE_ROW_MAX_K} go four per pass, shorter ones one at a time.
+     */
+    static void rowsOf(float[] x, int xOff, int k, Tensor w, int r0, int r1, float[] out, int outOff, boolean vector) {
         MemorySegment seg = w.segment();
         DType dt = w.dtype();
         long ldw = (long) k * dt.byteSize();
-        int grain = (int) Math.max(4, MATVEC_CHUNK_BYTES / Math.max(1, ldw));
-        boolean vector = Simd.vector();
+        boolean wide = k > SINGLE_ROW_MAX_K;
         if (dt == DType.Q8) {
             MemorySegment sc = w.scales();
             long lds = 2 * Q8.blocks(k);
-            boolean q8vector = vector && Simd.Q8_VECTOR;
-            Parallel.forRange(m, grain, (r0, r1) -> {
-                if (q8vector) {
-                    rowsQ8(x, xOffset, k, seg, ldw, sc, lds, r0, r1, out, outOffset);
-                } else {
-                    scalarQ8(x, xOffset, k, 1, k, seg, ldw, sc, lds, r0, r1, out, outOffset, 0);
-                }
-            });
+            if (!vector || !Simd.Q8_VECTOR) {
+                scalarQ8(x, xOff, k, 1, k, seg, ldw, sc, lds, r0, r1, out, outOff, 0);
+            } else if (wide) {
+                rowsQ8Wide(x, xOff, k, seg, ldw, sc, lds, r0, r1, out, outOff);
+            } else {
+                rowsQ8(x, xOff, k, seg, ldw, sc, lds, r0, r1, out, outOff);
+            }
             return;
         }
-        Parallel.forRange(m, grain, (r0, r1) -> {
-            if (!vector) {
-                scalarBlock(x, xOffset, k, 1, k, seg, dt, 0, ldw, r0, r1, out, outOffset, 0);
-                return;
+        if (!vector) {
+            scalarBlock(x, xOff, k, 1, k, seg, dt, 0, ldw, r0, r1, out, outOff, 0);
+            return;
+        }
+        switch (dt) {
+            case F32 -> rowsF32(x, xOff, k, seg, 0, ldw, r0, r1, out, outOff);
+            case BF16 -> {
+                if (wide) {
+                    rowsBf16Wide(x, xOff, k, seg, ldw, r0, r1, out, outOff);
+                } else {
+                    rowsBf16(x, xOff, k, seg, 0, ldw, r0, r1, out, outOff);
+                }
             }
-            switch (dt) {
-                case F32 -> rowsF32(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
-                case BF16 -> rowsBf16(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
-                default -> rowsF16Decoded(x, xOffset, k, seg, 0, ldw, r0, r1, out, outOffset);
-            }
-        });
+            default -> rowsF16Decoded(x, xOff, k, seg, 0, ldw, r0, r1, out, outOff);
+        }
     }
 
     /**
@@ -558,36 +582,10 @@ public final class Matmul {
         }
     }
 
-    /** Output rows {@code [r0, r1)} of a matrix-vector product with F32 weights, four rows per pass. */
+    /** Output rows {@code [r0, r1)} of a matrix-vector product with F32 weights, one row at a time (see the class comment). */
     static void rowsF32(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
         int pv = k / L * L;
-        int j = r0;
-        for (; j + 4 <= r1; j += 4) {
-            long w0 = wBase + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int p = 0; p < pv; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xOff + p);
-                long o = (long) p * 4;
-                a0 = Simd.f32(w, w0 + o).fma(v, a0);
-                a1 = Simd.f32(w, w1 + o).fma(v, a1);
-                a2 = Simd.f32(w, w2 + o).fma(v, a2);
-                a3 = Simd.f32(w, w3 + o).fma(v, a3);
-            }
-            float s0 = Simd.sum(a0), s1 = Simd.sum(a1), s2 = Simd.sum(a2), s3 = Simd.sum(a3);
-            for (int p = pv; p < k; p++) {
-                float v = x[xOff + p];
-                long o = (long) p * 4;
-                s0 += v * getF32(w, w0 + o);
-                s1 += v * getF32(w, w1 + o);
-                s2 += v * getF32(w, w2 + o);
-                s3 += v * getF32(w, w3 + o);
-            }
-            out[outOff + j] = s0;
-            out[outOff + j + 1] = s1;
-            out[outOff + j + 2] = s2;
-            out[outOff + j + 3] = s3;
-        }
-        for (; j < r1; j++) {
+        for (int j = r0; j < r1; j++) {
             long w0 = wBase + j * ldw;
             FloatVector a0 = FloatVector.zero(F);
             for (int p = 0; p < pv; p += L) {
@@ -692,12 +690,29 @@ public final class Matmul {
         }
     }
 
-    /** Output rows {@code [r0, r1)} of a matrix-vector product with Bf16 weights, four rows per pass. */
+    /** Output rows {@code [r0, r1)} of a matrix-vector product with Bf16 weights, one row at a time (see the class comment). */
     static void rowsBf16(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
+        int pv = k / L * L;
+        for (int j = r0; j < r1; j++) {
+            long w0 = wBase + j * ldw;
+            FloatVector a0 = FloatVector.zero(F);
+            for (int p = 0; p < pv; p += L) {
+                a0 = Simd.bf16(w, w0 + (long) p * 2).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+            }
+            float s0 = Simd.sum(a0);
+            for (int p = pv; p < k; p++) {
+                s0 += x[xOff + p] * getBf16(w, w0 + (long) p * 2);
+            }
+            out[outOff + j] = s0;
+        }
+    }
+
+    /** Rows {@code [r0, r1)} with Bf16 weights four per pass, for rows longer than {@link #SINGLE_ROW_MAX_K}; same bits as {@link #rowsBf16}. */
+    static void rowsBf16Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, int r0, int r1, float[] out, int outOff) {
         int pv = k / L * L;
         int j = r0;
         for (; j + 4 <= r1; j += 4) {
-            long w0 = wBase + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
+            long w0 = j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int p = 0; p < pv; p += L) {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + p);
@@ -721,18 +736,7 @@ public final class Matmul {
             out[outOff + j + 2] = s2;
             out[outOff + j + 3] = s3;
         }
-        for (; j < r1; j++) {
-            long w0 = wBase + j * ldw;
-            FloatVector a0 = FloatVector.zero(F);
-            for (int p = 0; p < pv; p += L) {
-                a0 = Simd.bf16(w, w0 + (long) p * 2).fma(FloatVector.fromArray(F, x, xOff + p), a0);
-            }
-            float s0 = Simd.sum(a0);
-            for (int p = pv; p < k; p++) {
-                s0 += x[xOff + p] * getBf16(w, w0 + (long) p * 2);
-            }
-            out[outOff + j] = s0;
-        }
+        rowsBf16(x, xOff, k, w, 0, ldw, j, r1, out, outOff);
     }
 
     // ---- Q8: int8 values times a float16 scale per block of Q8.BLOCK along k. A Q8 weight q*s is exact in
@@ -877,9 +881,32 @@ public final class Matmul {
         }
     }
 
-    /** Output rows {@code [r0, r1)} of a matrix-vector product with Q8 weights, four rows per pass. */
+    /** Output rows {@code [r0, r1)} of a matrix-vector product with Q8 weights, one row at a time (see the class comment). */
     static void rowsQ8(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
                        int r0, int r1, float[] out, int outOff) {
+        int pv = k / L * L;
+        for (int j = r0; j < r1; j++) {
+            long w0 = j * ldw;
+            long s0 = j * lds;
+            FloatVector a0 = FloatVector.zero(F);
+            for (int pb = 0; pb < pv; pb += Q8.BLOCK) {
+                float c0 = scaleAt(sc, s0 + 2L * (pb / Q8.BLOCK));
+                int pe = Math.min(pb + Q8.BLOCK, pv);
+                for (int p = pb; p < pe; p += L) {
+                    a0 = Simd.q8(w, w0 + p).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                }
+            }
+            float t0 = Simd.sum(a0);
+            for (int p = pv; p < k; p++) {
+                t0 += x[xOff + p] * getQ8(w, w0 + p, sc, s0, p);
+            }
+            out[outOff + j] = t0;
+        }
+    }
+
+    /** Rows {@code [r0, r1)} with Q8 weights four per pass, for rows longer than {@link #SINGLE_ROW_MAX_K}; same bits as {@link #rowsQ8}. */
+    static void rowsQ8Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
+                           int r0, int r1, float[] out, int outOff) {
         int pv = k / L * L;
         int j = r0;
         for (; j + 4 <= r1; j += 4) {
@@ -911,22 +938,6 @@ public final class Matmul {
             out[outOff + j + 2] = t2;
             out[outOff + j + 3] = t3;
         }
-        for (; j < r1; j++) {
-            long w0 = j * ldw;
-            long s0 = j * lds;
-            FloatVector a0 = FloatVector.zero(F);
-            for (int pb = 0; pb < pv; pb += Q8.BLOCK) {
-                float c0 = scaleAt(sc, s0 + 2L * (pb / Q8.BLOCK));
-                int pe = Math.min(pb + Q8.BLOCK, pv);
-                for (int p = pb; p < pe; p += L) {
-                    a0 = Simd.q8(w, w0 + p).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p), a0);
-                }
-            }
-            float t0 = Simd.sum(a0);
-            for (int p = pv; p < k; p++) {
-                t0 += x[xOff + p] * getQ8(w, w0 + p, sc, s0, p);
-            }
-            out[outOff + j] = t0;
-        }
+        rowsQ8(x, xOff, k, w, ldw, sc, lds, j, r1, out, outOff);
     }
 }

@@ -1,10 +1,8 @@
 package dev.paligemma.core.ops;
 
-import dev.paligemma.core.DType;
 import dev.paligemma.core.InvalidArgumentException;
 import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
-import java.lang.foreign.MemorySegment;
 
 /**
  * Matrix-vector products of several weight matrices against one activation vector, bound once to their
@@ -87,26 +85,6 @@ public final class MatvecPlan implements Parallel.RangeBody {
     }
 
     private void rows(Tensor w, int r0, int r1, float[] out) {
-        MemorySegment seg = w.segment();
-        DType dt = w.dtype();
-        long ldw = (long) k * dt.byteSize();
-        if (dt == DType.Q8) {
-            long lds = 2 * Q8.blocks(k);
-            if (vector && Simd.Q8_VECTOR) {
-                Matmul.rowsQ8(x, xOffset, k, seg, ldw, w.scales(), lds, r0, r1, out, 0);
-            } else {
-                Matmul.scalarQ8(x, xOffset, k, 1, k, seg, ldw, w.scales(), lds, r0, r1, out, 0, 0);
-            }
-            return;
-        }
-        if (!vector) {
-            Matmul.scalarBlock(x, xOffset, k, 1, k, seg, dt, 0, ldw, r0, r1, out, 0, 0);
-            return;
-        }
-        switch (dt) {
-            case F32 -> Matmul.rowsF32(x, xOffset, k, seg, 0, ldw, r0, r1, out, 0);
-            case BF16 -> Matmul.rowsBf16(x, xOffset, k, seg, 0, ldw, r0, r1, out, 0);
-            default -> Matmul.rowsF16Decoded(x, xOffset, k, seg, 0, ldw, r0, r1, out, 0);
-        }
+        Matmul.rowsOf(x, xOffset, k, w, r0, r1, out, 0, vector);
     }
 }

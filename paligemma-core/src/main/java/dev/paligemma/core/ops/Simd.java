@@ -58,8 +58,11 @@ final class Simd {
 
     /** {@link #L} bfloat16 values at byte {@code off}, widened to float32 (bf16 is the top half of a float32). */
     static FloatVector bf16(MemorySegment seg, long off) {
-        IntVector w = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
-        return w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        // must stay within C2's MaxInlineSize (35 bytecode bytes; this is 33): at a call site C2 profiles as
+        // cold (it happened to the four-row matvec loop after the vision tower ran) a bigger helper is not
+        // inlined, its FloatVector result is boxed on every call and decoding ran at half speed
+        return ((IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).castShape(I, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     /** {@link #L} signed bytes at byte {@code off}, converted (exactly) to float32. */
