@@ -9,6 +9,7 @@ import dev.paligemma.core.TensorNames;
 import dev.paligemma.core.config.PaliGemmaConfig;
 import dev.paligemma.core.config.TextConfig;
 import dev.paligemma.core.ops.Activations;
+import dev.paligemma.core.ops.CachedAttention;
 import dev.paligemma.core.ops.Matmul;
 import dev.paligemma.core.ops.MatvecPlan;
 import dev.paligemma.core.ops.Norms;
@@ -560,28 +561,17 @@ public final class GemmaModel {
             int qOff = head * headDim;
             int sOff = head * cache.capacity();
             float[] s = b.scores;
-            for (int j = 0; j < span; j++) {
-                long base = cache.keyIndex(layer, from + j) + (long) kvh * headDim;
-                float dot = 0;
-                for (int d = 0; d < headDim; d++) {
-                    dot += b.q[qOff + d] * kv.getAtIndex(KvCache.F, base + d);
-                }
-                s[sOff + j] = dot;
-            }
+            long stride = (long) cache.kvDim() * Float.BYTES;
+            long headBytes = (long) kvh * headDim * Float.BYTES;
+            CachedAttention.scores(b.q, qOff, kv, cache.keyIndex(layer, from) * Float.BYTES + headBytes, stride,
+                    span, headDim, s, sOff);
             Activations.scale(s, sOff, span, attentionScale);
             if (cap > 0) {
                 Activations.softcap(s, sOff, span, cap);
             }
             Activations.softmax(s, sOff, span);
-            float[] out = b.att;
-            java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
-            for (int j = 0; j < span; j++) {
-                long base = cache.valueIndex(layer, from + j) + (long) kvh * headDim;
-                float p = s[sOff + j];
-                for (int d = 0; d < headDim; d++) {
-                    out[qOff + d] += p * kv.getAtIndex(KvCache.F, base + d);
-                }
-            }
+            CachedAttention.weightedSum(s, sOff, kv, cache.valueIndex(layer, from) * Float.BYTES + headBytes, stride,
+                    span, headDim, b.att, qOff);
         }
     }
 }

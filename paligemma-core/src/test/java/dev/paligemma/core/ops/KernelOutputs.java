@@ -39,6 +39,25 @@ final class KernelOutputs {
             Matmul.matvec(xv, 3, w, c, 2);
             out.put("matvec " + dt, c);
         }
+        // BF16 rows longer than Matmul.SINGLE_ROW_MAX_K take the four-rows-per-pass kernel
+        Tensor wide = Ref.weight(DType.BF16, mv, 4304, Ref.random(r, mv * 4304));
+        float[] xw = Ref.random(r, 4304 + 3);
+        float[] cw = new float[mv + 2];
+        Matmul.matvec(xw, 3, wide, cw, 2);
+        out.put("matvec BF16 k4304", cw);
+        // decode attention over an off-heap cache (head size 256 or 72: vector tail)
+        int span = large ? 300 : 11;
+        float[] cacheValues = Ref.random(r, span * 2 * headDimOf(large));
+        java.lang.foreign.MemorySegment cache = java.lang.foreign.Arena.ofAuto().allocate(4L * cacheValues.length, 64);
+        java.lang.foreign.MemorySegment.copy(cacheValues, 0, cache, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, cacheValues.length);
+        int hd = headDimOf(large);
+        float[] qa = Ref.random(r, hd);
+        float[] sa = new float[span];
+        CachedAttention.scores(qa, 0, cache, 0, 8L * hd, span, hd, sa, 0);
+        out.put("cached scores", sa);
+        float[] oa = new float[hd];
+        CachedAttention.weightedSum(sa, 0, cache, 4L * hd, 8L * hd, span, hd, oa, 0);
+        out.put("cached weighted sum", oa);
         // Q8: k not a multiple of the block (2100 = 65 x 32 + 20, 301, 4304 = 134 x 32 + 16, 72)
         Tensor wq = dev.paligemma.core.Q8.quantize(Ref.weight(DType.F32, m, k, Ref.random(r, m * k)), java.lang.foreign.Arena.ofAuto());
         float[] cq = new float[n * m];
@@ -115,6 +134,10 @@ final class KernelOutputs {
             Activations.softcap(o, 0, size, 1f);
             Rope.apply(q, 0, 3, 72, i & 1023, 10000.0);
         }
+    }
+
+    private static int headDimOf(boolean large) {
+        return large ? 256 : 72;
     }
 
     private static float[] scaled(float[] v, float f) {

@@ -1,0 +1,84 @@
+package dev.paligemma.core.ops;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The decode-step attention products over a KV-cache-shaped off-heap segment, against double references. */
+class CachedAttentionTest {
+    /** Rows of d floats, stride floats apart, starting at float index base; returns the segment. */
+    private static MemorySegment cache(Arena arena, float[] values) {
+        MemorySegment seg = arena.allocate(4L * values.length, 64);
+        MemorySegment.copy(values, 0, seg, ValueLayout.JAVA_FLOAT, 0, values.length);
+        return seg;
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void scoresAndWeightedSumMatchDoubleReference(boolean scalar) {
+        Random r = new Random(7);
+        // head sizes: Gemma's 256, SigLIP-like 72 (vector tail), tiny 8 (below one vector), 100 (odd tail)
+        for (int d : new int[] {256, 72, 8, 100}) {
+            int heads = 3;
+            int stride = heads * d + 5; // a row holds every head plus padding
+            int span = 37;
+            int head = 2;
+            float[] kv = Ref.random(r, (span + 2) * stride);
+            float[] q = Ref.random(r, d + 3);
+            float[] w = Ref.random(r, span + 1);
+            float[] s = new float[span + 4];
+            float[] out = new float[d + 6];
+            long base = 4L * (stride + head * d); // start at row 1
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment seg = cache(arena, kv);
+                Ref.withPath(scalar, () -> {
+                    CachedAttention.scores(q, 3, seg, base, 4L * stride, span, d, s, 4);
+                    CachedAttention.weightedSum(w, 1, seg, base, 4L * stride, span, d, out, 6);
+                });
+            }
+            for (int j = 0; j < span; j++) {
+                double ref = 0;
+                double abs = 0;
+                for (int p = 0; p < d; p++) {
+                    double prod = (double) q[3 + p] * kv[stride * (1 + j) + head * d + p];
+                    ref += prod;
+                    abs += Math.abs(prod);
+                }
+                Ref.checkDot("score d=" + d + " j=" + j + (scalar ? " scalar" : " vector"), s[4 + j], ref, abs, 1e-6);
+            }
+            for (int p = 0; p < d; p++) {
+                double ref = 0;
+                double abs = 0;
+                for (int j = 0; j < span; j++) {
+                    double prod = (double) w[1 + j] * kv[stride * (1 + j) + head * d + p];
+                    ref += prod;
+                    abs += Math.abs(prod);
+                }
+                Ref.checkDot("weighted sum d=" + d + " p=" + p + (scalar ? " scalar" : " vector"), out[6 + p], ref, abs, 1e-6);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {256, 72, 100})
+    void weightedSumHasTheScalarLoopsBits(int d) {
+        // each output lane sums its rows in order with separate multiply and add, like the scalar loop
+        Random r = new Random(d);
+        int span = 301;
+        float[] kv = Ref.random(r, span * d);
+        float[] w = Ref.random(r, span);
+        float[] vector = new float[d];
+        float[] scalar = new float[d];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = cache(arena, kv);
+            Ref.withPath(false, () -> CachedAttention.weightedSum(w, 0, seg, 0, 4L * d, span, d, vector, 0));
+            Ref.withPath(true, () -> CachedAttention.weightedSum(w, 0, seg, 0, 4L * d, span, d, scalar, 0));
+        }
+        assertArrayEquals(scalar, vector);
+    }
+}
