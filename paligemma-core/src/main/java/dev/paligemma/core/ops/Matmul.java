@@ -582,17 +582,28 @@ public final class Matmul {
         }
     }
 
-    /** Output rows {@code [r0, r1)} of a matrix-vector product with F32 weights, one row at a time (see the class comment). */
+    /**
+     * Output rows {@code [r0, r1)} of a matrix-vector product with F32 weights, one row at a time. Every row
+     * kernel here sums a row in two accumulators, vector chunks of even index in one and odd in the other
+     * (one FMA chain per row was latency-bound), then their lane sum, then the scalar tail: the same order
+     * for every weight type, so a Q8 row has the bits of the F32 row over its dequantised weights.
+     */
     static void rowsF32(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
         int pv = k / L * L;
         for (int j = r0; j < r1; j++) {
             long w0 = wBase + j * ldw;
-            FloatVector a0 = FloatVector.zero(F);
-            for (int p = 0; p < pv; p += L) {
+            FloatVector a0 = FloatVector.zero(F), b0 = a0;
+            int p = 0;
+            for (; p + 2 * L <= pv; p += 2 * L) {
+                long o = w0 + (long) p * 4;
+                a0 = Simd.f32(w, o).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                b0 = Simd.f32(w, o + 4L * L).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
+            }
+            if (p < pv) {
                 a0 = Simd.f32(w, w0 + (long) p * 4).fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
-            float s0 = Simd.sum(a0);
-            for (int p = pv; p < k; p++) {
+            float s0 = Simd.sum(a0.add(b0));
+            for (p = pv; p < k; p++) {
                 s0 += x[xOff + p] * getF32(w, w0 + (long) p * 4);
             }
             out[outOff + j] = s0;
@@ -690,17 +701,23 @@ public final class Matmul {
         }
     }
 
-    /** Output rows {@code [r0, r1)} of a matrix-vector product with Bf16 weights, one row at a time (see the class comment). */
+    /** Output rows {@code [r0, r1)} with Bf16 weights, one row at a time (order as in {@link #rowsF32}). */
     static void rowsBf16(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
         int pv = k / L * L;
         for (int j = r0; j < r1; j++) {
             long w0 = wBase + j * ldw;
-            FloatVector a0 = FloatVector.zero(F);
-            for (int p = 0; p < pv; p += L) {
+            FloatVector a0 = FloatVector.zero(F), b0 = a0;
+            int p = 0;
+            for (; p + 2 * L <= pv; p += 2 * L) {
+                long o = w0 + (long) p * 2;
+                a0 = Simd.bf16(w, o).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                b0 = Simd.bf16(w, o + 2L * L).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
+            }
+            if (p < pv) {
                 a0 = Simd.bf16(w, w0 + (long) p * 2).fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
-            float s0 = Simd.sum(a0);
-            for (int p = pv; p < k; p++) {
+            float s0 = Simd.sum(a0.add(b0));
+            for (p = pv; p < k; p++) {
                 s0 += x[xOff + p] * getBf16(w, w0 + (long) p * 2);
             }
             out[outOff + j] = s0;
@@ -714,7 +731,23 @@ public final class Matmul {
         for (; j + 4 <= r1; j += 4) {
             long w0 = j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int p = 0; p < pv; p += L) {
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            int p = 0;
+            for (; p + 2 * L <= pv; p += 2 * L) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + p);
+                FloatVector u = FloatVector.fromArray(F, x, xOff + p + L);
+                long o = (long) p * 2;
+                long e = o + 2L * L;
+                a0 = Simd.bf16(w, w0 + o).fma(v, a0);
+                b0 = Simd.bf16(w, w0 + e).fma(u, b0);
+                a1 = Simd.bf16(w, w1 + o).fma(v, a1);
+                b1 = Simd.bf16(w, w1 + e).fma(u, b1);
+                a2 = Simd.bf16(w, w2 + o).fma(v, a2);
+                b2 = Simd.bf16(w, w2 + e).fma(u, b2);
+                a3 = Simd.bf16(w, w3 + o).fma(v, a3);
+                b3 = Simd.bf16(w, w3 + e).fma(u, b3);
+            }
+            if (p < pv) {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + p);
                 long o = (long) p * 2;
                 a0 = Simd.bf16(w, w0 + o).fma(v, a0);
@@ -722,8 +755,8 @@ public final class Matmul {
                 a2 = Simd.bf16(w, w2 + o).fma(v, a2);
                 a3 = Simd.bf16(w, w3 + o).fma(v, a3);
             }
-            float s0 = Simd.sum(a0), s1 = Simd.sum(a1), s2 = Simd.sum(a2), s3 = Simd.sum(a3);
-            for (int p = pv; p < k; p++) {
+            float s0 = Simd.sum(a0.add(b0)), s1 = Simd.sum(a1.add(b1)), s2 = Simd.sum(a2.add(b2)), s3 = Simd.sum(a3.add(b3));
+            for (p = pv; p < k; p++) {
                 float v = x[xOff + p];
                 long o = (long) p * 2;
                 s0 += v * getBf16(w, w0 + o);
@@ -881,22 +914,30 @@ public final class Matmul {
         }
     }
 
-    /** Output rows {@code [r0, r1)} of a matrix-vector product with Q8 weights, one row at a time (see the class comment). */
+    /**
+     * Output rows {@code [r0, r1)} with Q8 weights, one row at a time (order as in {@link #rowsF32}: a block of
+     * {@link Q8#BLOCK} holds an even number of vector chunks, see {@link Simd#Q8_VECTOR}).
+     */
     static void rowsQ8(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
                        int r0, int r1, float[] out, int outOff) {
         int pv = k / L * L;
         for (int j = r0; j < r1; j++) {
             long w0 = j * ldw;
             long s0 = j * lds;
-            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a0 = FloatVector.zero(F), b0 = a0;
             for (int pb = 0; pb < pv; pb += Q8.BLOCK) {
                 float c0 = scaleAt(sc, s0 + 2L * (pb / Q8.BLOCK));
                 int pe = Math.min(pb + Q8.BLOCK, pv);
-                for (int p = pb; p < pe; p += L) {
+                int p = pb;
+                for (; p + 2 * L <= pe; p += 2 * L) {
+                    a0 = Simd.q8(w, w0 + p).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                    b0 = Simd.q8(w, w0 + p + L).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
+                }
+                if (p < pe) {
                     a0 = Simd.q8(w, w0 + p).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p), a0);
                 }
             }
-            float t0 = Simd.sum(a0);
+            float t0 = Simd.sum(a0.add(b0));
             for (int p = pv; p < k; p++) {
                 t0 += x[xOff + p] * getQ8(w, w0 + p, sc, s0, p);
             }
@@ -913,11 +954,25 @@ public final class Matmul {
             long w0 = j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
             long s0 = j * lds, s1 = s0 + lds, s2 = s1 + lds, s3 = s2 + lds;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
             for (int pb = 0; pb < pv; pb += Q8.BLOCK) {
                 long so = 2L * (pb / Q8.BLOCK);
                 float c0 = scaleAt(sc, s0 + so), c1 = scaleAt(sc, s1 + so), c2 = scaleAt(sc, s2 + so), c3 = scaleAt(sc, s3 + so);
                 int pe = Math.min(pb + Q8.BLOCK, pv);
-                for (int p = pb; p < pe; p += L) {
+                int p = pb;
+                for (; p + 2 * L <= pe; p += 2 * L) {
+                    FloatVector v = FloatVector.fromArray(F, x, xOff + p);
+                    FloatVector u = FloatVector.fromArray(F, x, xOff + p + L);
+                    a0 = Simd.q8(w, w0 + p).mul(c0).fma(v, a0);
+                    b0 = Simd.q8(w, w0 + p + L).mul(c0).fma(u, b0);
+                    a1 = Simd.q8(w, w1 + p).mul(c1).fma(v, a1);
+                    b1 = Simd.q8(w, w1 + p + L).mul(c1).fma(u, b1);
+                    a2 = Simd.q8(w, w2 + p).mul(c2).fma(v, a2);
+                    b2 = Simd.q8(w, w2 + p + L).mul(c2).fma(u, b2);
+                    a3 = Simd.q8(w, w3 + p).mul(c3).fma(v, a3);
+                    b3 = Simd.q8(w, w3 + p + L).mul(c3).fma(u, b3);
+                }
+                if (p < pe) {
                     FloatVector v = FloatVector.fromArray(F, x, xOff + p);
                     a0 = Simd.q8(w, w0 + p).mul(c0).fma(v, a0);
                     a1 = Simd.q8(w, w1 + p).mul(c1).fma(v, a1);
@@ -925,7 +980,7 @@ public final class Matmul {
                     a3 = Simd.q8(w, w3 + p).mul(c3).fma(v, a3);
                 }
             }
-            float t0 = Simd.sum(a0), t1 = Simd.sum(a1), t2 = Simd.sum(a2), t3 = Simd.sum(a3);
+            float t0 = Simd.sum(a0.add(b0)), t1 = Simd.sum(a1.add(b1)), t2 = Simd.sum(a2.add(b2)), t3 = Simd.sum(a3.add(b3));
             for (int p = pv; p < k; p++) {
                 float v = x[xOff + p];
                 t0 += v * getQ8(w, w0 + p, sc, s0, p);

@@ -35,8 +35,11 @@ final class Simd {
     /** Bytes filling a quarter of a float vector (one load widens to one float vector); null below 8 lanes. */
     static final VectorSpecies<Byte> B = L >= 8 && L <= 32
             ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
-    /** Whether the Q8 kernels can run vectorised: byte loads of L lanes exist and L divides a Q8 block. */
-    static final boolean Q8_VECTOR = B != null && dev.paligemma.core.Q8.BLOCK % L == 0;
+    /**
+     * Whether the Q8 kernels can run vectorised: byte loads of L lanes exist and a Q8 block holds an even
+     * number of vectors (the matvec rows alternate two accumulators by vector, as the F32 rows do).
+     */
+    static final boolean Q8_VECTOR = B != null && dev.paligemma.core.Q8.BLOCK % (2 * L) == 0;
 
     /**
      * Forces every kernel onto its scalar loop. Package-private and mutable so tests can run both paths in
