@@ -72,11 +72,10 @@ public final class BenchmarkRunner {
         int prefillReps = options.quick() ? 1 : 2;
         int decodeTokens = options.decodeTokens();
 
-        // first, in a fresh process: measured after the model phases (under the same load) the bandwidth came out
-        // several times lower. The 1 GB buffer is freed before loading, and a real model's resident weights
-        // exceed it, so it does not set the peak RSS.
+        // first, and in a child JVM: measured after the model phases (under the same load) the bandwidth came
+        // out several times lower, and in this JVM the probes' warm-up garbage grew the heap (see MachineLimits)
         log.accept("measuring memory bandwidth and FMA peak");
-        MachineLimits limits = MachineLimits.measure(streamBytes, options.quick() ? 3 : 5);
+        MachineLimits limits = MachineLimits.measureInFreshJvm(streamBytes, options.quick() ? 3 : 5, log);
         log.accept(String.format("limits: %.1f GB/s, %.1f GFLOP/s", limits.bandwidthGbPerS(), limits.fmaPeakGflops()));
         MemoryStats.resetHeapPeak();
         Path q8Cache = !options.q8() ? null : options.cacheDir() != null ? options.cacheDir().resolve("q8")

@@ -6,10 +6,14 @@ import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The machine's ceilings measured with the Vector API on every thread of {@link Parallel}: memory read
@@ -35,6 +39,44 @@ public record MachineLimits(double bandwidthGbPerS, double fmaPeakGflops, int ve
      */
     public static MachineLimits measure(long streamBytes, int runs) {
         return new MachineLimits(bandwidth(streamBytes, runs), fmaPeak(runs), F.vectorBitSize(), Parallel.threads());
+    }
+
+    /**
+     * {@link #measure} in a child JVM (this JVM's java executable and class path, a small heap, the same
+     * thread count), falling back to this process if the child cannot run. The probes start in the
+     * interpreter, where every vector operation allocates: in-process they left several GB of garbage that
+     * made G1 grow this JVM's heap by 1.5-2 GB (counted in the model's peak RSS), and their loads would share
+     * type profiles with the model's kernels.
+     */
+    public static MachineLimits measureInFreshJvm(long streamBytes, int runs, Consumer<String> log) {
+        Optional<String> javaCommand = ProcessHandle.current().info().command();
+        if (javaCommand.isPresent()) {
+            try {
+                Process p = new ProcessBuilder(javaCommand.get(), "--add-modules", "jdk.incubator.vector", "-Xmx256m",
+                        "-Dpaligemma.threads=" + Parallel.threads(), "-cp", System.getProperty("java.class.path"),
+                        MachineLimits.class.getName(), Long.toString(streamBytes), Integer.toString(runs))
+                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+                if (p.waitFor() == 0) {
+                    String[] f = out.split(" ");
+                    return new MachineLimits(Double.parseDouble(f[0]), Double.parseDouble(f[1]),
+                            Integer.parseInt(f[2]), Integer.parseInt(f[3]));
+                }
+                log.accept("limits probe exited with " + p.exitValue() + "; measuring in this process");
+            } catch (IOException | RuntimeException e) {
+                log.accept("limits probe failed (" + e + "); measuring in this process");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while measuring machine limits", e);
+            }
+        }
+        return measure(streamBytes, runs);
+    }
+
+    /** Child-process entry of {@link #measureInFreshJvm}: prints bandwidth, FMA peak, vector bits and threads. */
+    public static void main(String[] args) {
+        MachineLimits m = measure(Long.parseLong(args[0]), Integer.parseInt(args[1]));
+        System.out.println(m.bandwidthGbPerS() + " " + m.fmaPeakGflops() + " " + m.vectorBits() + " " + m.threads());
     }
 
     static double bandwidth(long bytes, int runs) {
