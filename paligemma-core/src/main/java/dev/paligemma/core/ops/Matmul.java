@@ -102,6 +102,14 @@ public final class Matmul {
         });
     }
 
+    /**
+     * {@code k} rounded up to whole float vectors of this machine ({@code k} itself on the scalar path): a
+     * row length at which {@link #matmulTransposed} and {@link #matmulPlain} need no scalar tail.
+     */
+    public static int vectorPadded(int k) {
+        return Simd.vector() ? (k + L - 1) / L * L : k;
+    }
+
     /** Matrix-vector product for decoding: {@code out[j] = sum_p w[j, p] * x[xOffset + p]}, j in {@code [0, m)}. */
     public static void matvec(float[] x, int xOffset, Tensor w, float[] out, int outOffset) {
         if (w.rank() == 0 || w.dim(0) == 0) {
