@@ -75,7 +75,11 @@ public record MachineLimits(double bandwidthGbPerS, double fmaPeakGflops, int ve
 
     /** Child-process entry of {@link #measureInFreshJvm}: prints bandwidth, FMA peak, vector bits and threads. */
     public static void main(String[] args) {
-        MachineLimits m = measure(Long.parseLong(args[0]), Integer.parseInt(args[1]));
+        int runs = Integer.parseInt(args[1]);
+        // one FMA run takes ~15 ms, so a few runs can all land on a moment when the parent JVM's compiler
+        // threads hold a core (a 162 GFLOP/s "peak" was seen once); 30 runs cost half a second
+        MachineLimits m = new MachineLimits(bandwidth(Long.parseLong(args[0]), runs), fmaPeak(Math.max(runs, 30)),
+                F.vectorBitSize(), Parallel.threads());
         System.out.println(m.bandwidthGbPerS() + " " + m.fmaPeakGflops() + " " + m.vectorBits() + " " + m.threads());
     }
 
