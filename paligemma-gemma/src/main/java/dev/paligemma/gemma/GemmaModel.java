@@ -15,6 +15,7 @@ import dev.paligemma.core.ops.MatvecPlan;
 import dev.paligemma.core.ops.Norms;
 import dev.paligemma.core.ops.Parallel;
 import dev.paligemma.core.ops.Rope;
+import dev.paligemma.core.ops.ScoreBuffer;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -332,6 +333,10 @@ public final class GemmaModel {
         float[] v = new float[n * kvDim];
         float[] att = new float[n * qDim];
         float[] o = new float[n * h];
+        // the MLP's chunk buffers, reused by every layer (a chunk's rows are fully rewritten before use)
+        int chunk = Math.min(MLP_CHUNK, n);
+        float[][] mlp = {new float[chunk * h], new float[chunk * intermediate], new float[chunk * intermediate],
+                new float[chunk * h]};
         for (int l = 0; l < layers.length; l++) {
             if (stop != null && stop.getAsBoolean()) {
                 return null;
@@ -354,7 +359,7 @@ public final class GemmaModel {
                 normRows(o, 0, n, w.postAttentionNorm());
             }
             Activations.add(x, 0, o, 0, n * h);
-            mlpRows(x, n, w);
+            mlpRows(x, n, w, mlp);
             if (observer != null) {
                 observer.accept(l + 1, x);
             }
@@ -387,7 +392,7 @@ public final class GemmaModel {
             int r0 = (t % blocks) * ATTENTION_BLOCK;
             int rows = Math.min(ATTENTION_BLOCK, n - r0);
             int kvh = head / group;
-            float[] s = new float[rows * n];
+            float[] s = ScoreBuffer.get(rows * n);
             Matmul.matmulTransposed(q, r0 * qDim + head * headDim, qDim, k, kvh * headDim, kvDim, s, 0, n, rows, n, headDim);
             Activations.scale(s, 0, rows * n, attentionScale);
             if (cap > 0) {
@@ -401,22 +406,22 @@ public final class GemmaModel {
     }
 
     /** {@code x += mlp(...)} for {@code n} rows, in chunks so the intermediate buffers stay bounded. */
-    private void mlpRows(float[] x, int n, LayerWeights w) {
+    private void mlpRows(float[] x, int n, LayerWeights w, float[][] buffers) {
         int h = hidden;
         float[] preNorm = config.isGemma2() ? w.preFeedforwardNorm() : w.postAttentionNorm();
+        float[] xn = buffers[0];
+        float[] gate = buffers[1];
+        float[] up = buffers[2];
+        float[] down = buffers[3];
         for (int r0 = 0; r0 < n; r0 += MLP_CHUNK) {
             int rows = Math.min(MLP_CHUNK, n - r0);
-            float[] xn = new float[rows * h];
             for (int i = 0; i < rows; i++) {
                 Norms.rmsNorm(xn, i * h, x, (r0 + i) * h, preNorm, h, eps);
             }
-            float[] gate = new float[rows * intermediate];
-            float[] up = new float[rows * intermediate];
             Matmul.matmul(xn, rows, h, w.gate(), gate);
             Matmul.matmul(xn, rows, h, w.up(), up);
             Activations.geluTanh(gate, 0, rows * intermediate);
             Activations.multiply(gate, 0, up, 0, rows * intermediate);
-            float[] down = new float[rows * h];
             Matmul.matmul(gate, rows, intermediate, w.down(), down);
             if (config.isGemma2()) {
                 normRows(down, 0, rows, w.postFeedforwardNorm());

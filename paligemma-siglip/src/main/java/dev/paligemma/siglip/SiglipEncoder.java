@@ -11,6 +11,7 @@ import dev.paligemma.core.ops.Im2col;
 import dev.paligemma.core.ops.Matmul;
 import dev.paligemma.core.ops.Norms;
 import dev.paligemma.core.ops.Parallel;
+import dev.paligemma.core.ops.ScoreBuffer;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -230,7 +231,7 @@ public final class SiglipEncoder {
                 int r0 = (task % blocks) * QUERY_BLOCK;
                 int len = Math.min(QUERY_BLOCK, n - r0);
                 int base = g * n * hp;
-                float[] scores = new float[len * n];
+                float[] scores = ScoreBuffer.get(len * n);
                 Matmul.matmulTransposed(qp, base + r0 * hp, hp, kp, base, hp, scores, 0, n, len, n, hp);
                 for (int i = 0; i < len; i++) {
                     Activations.softmax(scores, i * n, n);
@@ -252,7 +253,7 @@ public final class SiglipEncoder {
             int r0 = block * QUERY_BLOCK;
             int len = Math.min(QUERY_BLOCK, n - r0);
             int base = image * n * h + head * hd;
-            float[] scores = new float[len * n];
+            float[] scores = ScoreBuffer.get(len * n);
             Matmul.matmulTransposed(q, base + r0 * h, h, k, base, h, scores, 0, n, len, n, hd);
             for (int i = 0; i < len; i++) {
                 Activations.softmax(scores, i * n, n);
