@@ -54,7 +54,6 @@ public record BenchOptions(String synthetic, String dtype, int threads, boolean 
         return new BenchOptions(synthetic, dtype, threads, quick, cacheDir, dir);
     }
 
-    /** The stored weight type {@link #dtype()} names. */
     /** The stored type of the synthetic checkpoint: F32, or BF16 (which q8 quantises at load). */
     public DType weightType() {
         return dtype.equals("f32") ? DType.F32 : DType.BF16;

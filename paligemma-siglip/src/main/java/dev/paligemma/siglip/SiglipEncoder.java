@@ -214,52 +214,51 @@ public final class SiglipEncoder {
     static void attention(float[] q, float[] k, float[] v, float[] out, int batch, int n, int h, int heads, int hd,
                           float[][] padded) {
         int blocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        if (padded != null) {
-            int hp = Matmul.vectorPadded(hd);
-            float[] qp = padded[0], kp = padded[1], vp = padded[2], op = padded[3];
-            // one task per (image, head): rows of that head, head-major, each hp floats (tails stay zero)
-            Parallel.forEach(batch * heads, g -> {
-                int src = (g / heads) * n * h + (g % heads) * hd;
-                for (int r = 0; r < n; r++) {
-                    System.arraycopy(q, src + r * h, qp, (g * n + r) * hp, hd);
-                    System.arraycopy(k, src + r * h, kp, (g * n + r) * hp, hd);
-                    System.arraycopy(v, src + r * h, vp, (g * n + r) * hp, hd);
-                }
-            });
+        if (padded == null) {
             Parallel.forEach(batch * heads * blocks, task -> {
                 int g = task / blocks;
                 int r0 = (task % blocks) * QUERY_BLOCK;
-                int len = Math.min(QUERY_BLOCK, n - r0);
-                int base = g * n * hp;
-                float[] scores = ScoreBuffer.get(len * n);
-                Matmul.matmulTransposed(qp, base + r0 * hp, hp, kp, base, hp, scores, 0, n, len, n, hp);
-                for (int i = 0; i < len; i++) {
-                    Activations.softmax(scores, i * n, n);
-                }
-                Matmul.matmulPlain(scores, 0, n, vp, base, hp, op, base + r0 * hp, hp, len, hp, n);
-            });
-            Parallel.forEach(batch * heads, g -> {
-                int dst = (g / heads) * n * h + (g % heads) * hd;
-                for (int r = 0; r < n; r++) {
-                    System.arraycopy(op, (g * n + r) * hp, out, dst + r * h, hd);
-                }
+                int base = (g / heads) * n * h + (g % heads) * hd;
+                queryBlock(q, k, v, out, base, h, hd, r0, Math.min(QUERY_BLOCK, n - r0), n);
             });
             return;
         }
-        Parallel.forEach(batch * heads * blocks, task -> {
-            int block = task % blocks;
-            int head = (task / blocks) % heads;
-            int image = task / (blocks * heads);
-            int r0 = block * QUERY_BLOCK;
-            int len = Math.min(QUERY_BLOCK, n - r0);
-            int base = image * n * h + head * hd;
-            float[] scores = ScoreBuffer.get(len * n);
-            Matmul.matmulTransposed(q, base + r0 * h, h, k, base, h, scores, 0, n, len, n, hd);
-            for (int i = 0; i < len; i++) {
-                Activations.softmax(scores, i * n, n);
+        int hp = Matmul.vectorPadded(hd);
+        float[] qp = padded[0], kp = padded[1], vp = padded[2], op = padded[3];
+        // one task per (image, head): rows of that head, head-major, each hp floats (tails stay zero)
+        Parallel.forEach(batch * heads, g -> {
+            int src = (g / heads) * n * h + (g % heads) * hd;
+            for (int r = 0; r < n; r++) {
+                System.arraycopy(q, src + r * h, qp, (g * n + r) * hp, hd);
+                System.arraycopy(k, src + r * h, kp, (g * n + r) * hp, hd);
+                System.arraycopy(v, src + r * h, vp, (g * n + r) * hp, hd);
             }
-            Matmul.matmulPlain(scores, 0, n, v, base, h, out, base + r0 * h, h, len, hd, n);
         });
+        Parallel.forEach(batch * heads * blocks, task -> {
+            int g = task / blocks;
+            int r0 = (task % blocks) * QUERY_BLOCK;
+            queryBlock(qp, kp, vp, op, g * n * hp, hp, hp, r0, Math.min(QUERY_BLOCK, n - r0), n);
+        });
+        Parallel.forEach(batch * heads, g -> {
+            int dst = (g / heads) * n * h + (g % heads) * hd;
+            for (int r = 0; r < n; r++) {
+                System.arraycopy(op, (g * n + r) * hp, out, dst + r * h, hd);
+            }
+        });
+    }
+
+    /**
+     * Query rows {@code [r0, r0 + len)} of one head against its {@code n} keys and values: the head's rows start
+     * at {@code base}, {@code ld} floats apart, each {@code width} floats wide.
+     */
+    private static void queryBlock(float[] q, float[] k, float[] v, float[] out, int base, int ld, int width,
+                                   int r0, int len, int n) {
+        float[] scores = ScoreBuffer.get(len * n);
+        Matmul.matmulTransposed(q, base + r0 * ld, ld, k, base, ld, scores, 0, n, len, n, width);
+        for (int i = 0; i < len; i++) {
+            Activations.softmax(scores, i * n, n);
+        }
+        Matmul.matmulPlain(scores, 0, n, v, base, ld, out, base + r0 * ld, ld, len, width, n);
     }
 
     /** The four zero-padded head buffers {@link #attention} needs, or null when the head size is whole vectors. */

@@ -258,13 +258,7 @@ public final class Matmul {
                 for (int j = j0; j < j1; j++) {
                     Simd.decodeF16(w, wBase + j * ldw + 2L * p0, buf, (j - j0) * kc, kc);
                 }
-                int bBase = -j0 * kc - p0;
-                for (int i = 0; i < n; i += 4) {
-                    for (int j = j0; j < j1; j += 4) {
-                        tileArray(x, xOff, ldx, i, n, buf, bBase, kc, j, j1, p0, p1, lanes);
-                        finishArray(x, xOff, ldx, i, n, buf, bBase, kc, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
-                    }
-                }
+                tilesDecoded(x, xOff, ldx, n, buf, kc, j0, j1, p0, p1, c, cOff, ldc, acc, lanes);
                 continue;
             }
             for (int i = 0; i < n; i += 4) {
@@ -277,6 +271,23 @@ public final class Matmul {
                         finishBf16(x, xOff, ldx, i, n, w, wBase, ldw, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * All 4x4 tiles of weight rows {@code [j0, j1)} over the k slice {@code [p0, p1)} whose weights were decoded
+     * into {@code buf} (row {@code j} at {@code (j - j0) * kc}): the F16 and Q8 blocks, which decode a slice once
+     * for all n activation rows.
+     */
+    private static void tilesDecoded(float[] x, int xOff, int ldx, int n, float[] buf, int kc, int j0, int j1,
+                                     int p0, int p1, float[] c, int cOff, int ldc, boolean acc, float[] lanes) {
+        int pv = p0 + (p1 - p0) / L * L;
+        int bBase = -j0 * kc - p0;
+        for (int i = 0; i < n; i += 4) {
+            for (int j = j0; j < j1; j += 4) {
+                tileArray(x, xOff, ldx, i, n, buf, bBase, kc, j, j1, p0, p1, lanes);
+                finishArray(x, xOff, ldx, i, n, buf, bBase, kc, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
             }
         }
     }
@@ -826,20 +837,13 @@ public final class Matmul {
         float[] lanes = LANES.get();
         for (int p0 = 0; p0 < k; p0 += KC) {
             int p1 = Math.min(k, p0 + KC);
-            int pv = p0 + (p1 - p0) / L * L;
             boolean acc = p0 > 0;
             int kc = p1 - p0;
             float[] buf = scratch((j1 - j0) * kc);
             for (int j = j0; j < j1; j++) {
                 dequantiseQ8(w, j * ldw, sc, j * lds, p0, p1, buf, (j - j0) * kc);
             }
-            int bBase = -j0 * kc - p0;
-            for (int i = 0; i < n; i += 4) {
-                for (int j = j0; j < j1; j += 4) {
-                    tileArray(x, 0, k, i, n, buf, bBase, kc, j, j1, p0, p1, lanes);
-                    finishArray(x, 0, k, i, n, buf, bBase, kc, j, j1, pv, p1, c, 0, ldc, acc, lanes);
-                }
-            }
+            tilesDecoded(x, 0, k, n, buf, kc, j0, j1, p0, p1, c, 0, ldc, acc, lanes);
         }
     }
 

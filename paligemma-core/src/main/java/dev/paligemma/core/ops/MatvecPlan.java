@@ -1,7 +1,6 @@
 package dev.paligemma.core.ops;
 
 import dev.paligemma.core.InvalidArgumentException;
-import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
 
 /**

@@ -11,7 +11,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** The decode-step attention products over a KV-cache-shaped off-heap segment, against double references. */
 class CachedAttentionTest {
-    /** Rows of d floats, stride floats apart, starting at float index base; returns the segment. */
+    /** {@code values} copied into a 64-byte-aligned off-heap segment, like a KV cache. */
     private static MemorySegment cache(Arena arena, float[] values) {
         MemorySegment seg = arena.allocate(4L * values.length, 64);
         MemorySegment.copy(values, 0, seg, ValueLayout.JAVA_FLOAT, 0, values.length);

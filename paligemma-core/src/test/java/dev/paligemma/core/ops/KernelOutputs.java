@@ -47,10 +47,10 @@ final class KernelOutputs {
         out.put("matvec BF16 k4304", cw);
         // decode attention over an off-heap cache (head size 256 or 72: vector tail)
         int span = large ? 300 : 11;
-        float[] cacheValues = Ref.random(r, span * 2 * headDimOf(large));
+        int hd = large ? 256 : 72; // head size, also for RoPE below
+        float[] cacheValues = Ref.random(r, span * 2 * hd);
         java.lang.foreign.MemorySegment cache = java.lang.foreign.Arena.ofAuto().allocate(4L * cacheValues.length, 64);
         java.lang.foreign.MemorySegment.copy(cacheValues, 0, cache, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, cacheValues.length);
-        int hd = headDimOf(large);
         float[] qa = Ref.random(r, hd);
         float[] sa = new float[span];
         CachedAttention.scores(qa, 0, cache, 0, 8L * hd, span, hd, sa, 0);
@@ -105,9 +105,8 @@ final class KernelOutputs {
         Activations.softcap(sc, 1, size, 30f);
         out.put("softcap", sc);
         int heads = 3;
-        int headDim = large ? 256 : 72;
-        float[] q = Ref.random(r, heads * headDim + 1);
-        Rope.apply(q, 1, heads, headDim, large ? 1234 : 17, 10000.0);
+        float[] q = Ref.random(r, heads * hd + 1);
+        Rope.apply(q, 1, heads, hd, large ? 1234 : 17, 10000.0);
         out.put("rope", q);
         return out;
     }
@@ -134,10 +133,6 @@ final class KernelOutputs {
             Activations.softcap(o, 0, size, 1f);
             Rope.apply(q, 0, 3, 72, i & 1023, 10000.0);
         }
-    }
-
-    private static int headDimOf(boolean large) {
-        return large ? 256 : 72;
     }
 
     private static float[] scaled(float[] v, float f) {
