@@ -566,16 +566,15 @@ public final class GemmaModel {
             int qOff = head * headDim;
             int sOff = head * cache.capacity();
             float[] s = b.scores;
-            long stride = (long) cache.kvDim() * Float.BYTES;
-            long headBytes = (long) kvh * headDim * Float.BYTES;
-            CachedAttention.scores(b.q, qOff, kv, cache.keyIndex(layer, from) * Float.BYTES + headBytes, stride,
+            long stride = (long) headDim * Float.BYTES;
+            CachedAttention.scores(b.q, qOff, kv, cache.keyIndex(layer, kvh, from) * Float.BYTES, stride,
                     span, headDim, s, sOff);
             Activations.scale(s, sOff, span, attentionScale);
             if (cap > 0) {
                 Activations.softcap(s, sOff, span, cap);
             }
             Activations.softmax(s, sOff, span);
-            CachedAttention.weightedSum(s, sOff, kv, cache.valueIndex(layer, from) * Float.BYTES + headBytes, stride,
+            CachedAttention.weightedSum(s, sOff, kv, cache.valueIndex(layer, kvh, from) * Float.BYTES, stride,
                     span, headDim, b.att, qOff);
         }
     }

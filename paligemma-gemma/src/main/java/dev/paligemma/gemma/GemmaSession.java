@@ -23,7 +23,7 @@ public final class GemmaSession implements AutoCloseable {
 
     GemmaSession(GemmaModel model, int capacity) {
         this.model = model;
-        this.cache = new KvCache(model.config().numHiddenLayers(), capacity, model.kvDim);
+        this.cache = new KvCache(model.config().numHiddenLayers(), capacity, model.kvHeads, model.headDim);
         this.buffers = new GemmaModel.StepBuffers(model, capacity);
     }
 

@@ -6,7 +6,11 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Keys and values of every layer for up to {@code capacity} positions, off-heap in one segment laid
- * out {@code [layer][key|value][position][kvHeads * headDim]} as float32.
+ * out {@code [layer][key|value][kvHead][position][headDim]} as float32.
+ *
+ * <p>Head-major so that a decode step's attention reads each head's keys and values as one sequential
+ * stream: position-major rows of {@code kvHeads * headDim} made Gemma 2's four heads strided reads of 1 KB
+ * every 4 KB, and its decode attention took about 7 ms per step at 266 positions instead of 2.
  *
  * <p>float32 rather than bf16: the cache is small next to the weights for PaliGemma's few KV heads
  * (PaliGemma 1 3B: 1 KV head x 256 x 18 layers x 2 x 4 bytes = 36 KiB per position), and keeping
@@ -22,15 +26,18 @@ final class KvCache implements AutoCloseable {
     private final MemorySegment data;
     private final int layers;
     private final int capacity;
-    private final int kvDim;
+    private final int kvHeads;
+    private final int headDim;
     private int length;
 
-    KvCache(int layers, int capacity, int kvDim) {
+    KvCache(int layers, int capacity, int kvHeads, int headDim) {
         this.layers = layers;
         this.capacity = capacity;
-        this.kvDim = kvDim;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
         this.arena = Arena.ofShared();
-        long bytes = Math.multiplyExact(Math.multiplyExact((long) layers * 2, (long) capacity), (long) kvDim * Float.BYTES);
+        long bytes = Math.multiplyExact(Math.multiplyExact((long) layers * 2 * kvHeads, (long) capacity),
+                (long) headDim * Float.BYTES);
         this.data = arena.allocate(bytes, 64);
     }
 
@@ -42,8 +49,8 @@ final class KvCache implements AutoCloseable {
         return capacity;
     }
 
-    int kvDim() {
-        return kvDim;
+    int headDim() {
+        return headDim;
     }
 
     /** Positions filled so far. */
@@ -55,20 +62,31 @@ final class KvCache implements AutoCloseable {
         this.length = length;
     }
 
-    /** Float index of the key row of {@code layer} at {@code pos}. */
-    long keyIndex(int layer, int pos) {
-        return ((long) (layer * 2) * capacity + pos) * kvDim;
+    /** Float index of {@code head}'s key of {@code layer} at {@code pos} (a head's positions are {@code headDim} apart). */
+    long keyIndex(int layer, int head, int pos) {
+        return (((long) layer * 2 * kvHeads + head) * capacity + pos) * headDim;
     }
 
-    /** Float index of the value row of {@code layer} at {@code pos}. */
-    long valueIndex(int layer, int pos) {
-        return ((long) (layer * 2 + 1) * capacity + pos) * kvDim;
+    /** Float index of {@code head}'s value of {@code layer} at {@code pos}. */
+    long valueIndex(int layer, int head, int pos) {
+        return (((long) (layer * 2 + 1) * kvHeads + head) * capacity + pos) * headDim;
     }
 
-    /** Stores {@code rows} consecutive key and value rows for positions {@code [pos, pos + rows)}. */
+    /**
+     * Stores {@code rows} consecutive key and value rows (each {@code kvHeads * headDim} floats, heads side by
+     * side as the projections produce them) for positions {@code [pos, pos + rows)}.
+     */
     void store(int layer, int pos, float[] k, int kOff, float[] v, int vOff, int rows) {
-        MemorySegment.copy(k, kOff, data, F, keyIndex(layer, pos) * Float.BYTES, rows * kvDim);
-        MemorySegment.copy(v, vOff, data, F, valueIndex(layer, pos) * Float.BYTES, rows * kvDim);
+        int kvDim = kvHeads * headDim;
+        for (int h = 0; h < kvHeads; h++) {
+            long kd = keyIndex(layer, h, pos) * Float.BYTES;
+            long vd = valueIndex(layer, h, pos) * Float.BYTES;
+            for (int r = 0; r < rows; r++) {
+                int src = r * kvDim + h * headDim;
+                MemorySegment.copy(k, kOff + src, data, F, kd + (long) r * headDim * Float.BYTES, headDim);
+                MemorySegment.copy(v, vOff + src, data, F, vd + (long) r * headDim * Float.BYTES, headDim);
+            }
+        }
     }
 
     @Override
