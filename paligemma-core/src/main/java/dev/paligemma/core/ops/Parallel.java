@@ -26,6 +26,12 @@ public final class Parallel {
     private static final List<Worker> WORKERS = new ArrayList<>();
     /** Spin iterations before a waiting caller parks: a chunk of a small kernel ends within microseconds. */
     private static final int SPIN = 20_000;
+    /**
+     * How long an idle worker polls for the next job before it parks. A decode step dispatches ~130 loops a
+     * few microseconds apart; a parked worker took tens of microseconds to wake (a futex wake, and on a VM
+     * an interrupt to a halted virtual CPU), and the caller spent that time waiting at the loop's end.
+     */
+    private static final long WORKER_SPIN_NANOS = 200_000;
 
     static {
         SimdCheck.once();
@@ -185,14 +191,29 @@ public final class Parallel {
         @Override
         public void run() {
             while (true) {
-                Job job;
-                try {
-                    job = QUEUE.take();
-                } catch (InterruptedException e) {
-                    continue; // workers live as long as the JVM; an interrupt is not a shutdown request
+                Job job = poll();
+                if (job == null) {
+                    try {
+                        job = QUEUE.take();
+                    } catch (InterruptedException e) {
+                        continue; // workers live as long as the JVM; an interrupt is not a shutdown request
+                    }
                 }
                 job.work();
             }
+        }
+
+        /** The next job if one arrives within {@link #WORKER_SPIN_NANOS}, else null. */
+        private static Job poll() {
+            long deadline = System.nanoTime() + WORKER_SPIN_NANOS;
+            do {
+                Job job = QUEUE.poll();
+                if (job != null) {
+                    return job;
+                }
+                Thread.onSpinWait();
+            } while (System.nanoTime() - deadline < 0);
+            return null;
         }
     }
 }
