@@ -535,8 +535,9 @@ public final class GemmaModel {
     }
 
     /**
-     * One query row over cached keys {@code [from, to)} of a layer, parallel over heads. A reusable loop body
-     * (fields set before each dispatch; the pool's queue hand-off publishes them to the workers).
+     * One query row over cached keys {@code [from, to)} of a layer, parallel over pairs of query heads that
+     * share a KV head (grouped-query attention), so each pair reads its keys and values once. A reusable loop
+     * body (fields set before each dispatch; the pool's queue hand-off publishes them to the workers).
      */
     final class Attention implements IntConsumer {
         private final StepBuffers b;
@@ -549,33 +550,43 @@ public final class GemmaModel {
             this.b = b;
         }
 
+        /** Query-head pairs (a lone head when the group is odd) per KV head. */
+        private int pairsPerKvHead() {
+            return (heads / kvHeads + 1) / 2;
+        }
+
         void run(KvCache c, int l, int f, int to) {
             cache = c;
             layer = l;
             from = f;
             span = to - f;
-            Parallel.forEach(heads, this);
+            Parallel.forEach(kvHeads * pairsPerKvHead(), this);
         }
 
         @Override
-        public void accept(int head) {
+        public void accept(int unit) {
             MemorySegment kv = cache.data();
             int group = heads / kvHeads;
+            int pairs = pairsPerKvHead();
+            int kvh = unit / pairs;
+            int head = kvh * group + unit % pairs * 2;
+            int g = Math.min(2, (kvh + 1) * group - head);
             float cap = (float) config.attnLogitSoftcapping();
-            int kvh = head / group;
-            int qOff = head * headDim;
-            int sOff = head * cache.capacity();
+            int capacity = cache.capacity();
             float[] s = b.scores;
             long stride = (long) headDim * Float.BYTES;
-            CachedAttention.scores(b.q, qOff, kv, cache.keyIndex(layer, kvh, from) * Float.BYTES, stride,
-                    span, headDim, s, sOff);
-            Activations.scale(s, sOff, span, attentionScale);
-            if (cap > 0) {
-                Activations.softcap(s, sOff, span, cap);
+            CachedAttention.scores(b.q, head * headDim, headDim, g, kv, cache.keyIndex(layer, kvh, from) * Float.BYTES,
+                    stride, span, headDim, s, head * capacity, capacity);
+            for (int i = 0; i < g; i++) {
+                int sOff = (head + i) * capacity;
+                Activations.scale(s, sOff, span, attentionScale);
+                if (cap > 0) {
+                    Activations.softcap(s, sOff, span, cap);
+                }
+                Activations.softmax(s, sOff, span);
             }
-            Activations.softmax(s, sOff, span);
-            CachedAttention.weightedSum(s, sOff, kv, cache.valueIndex(layer, kvh, from) * Float.BYTES, stride,
-                    span, headDim, b.att, qOff);
+            CachedAttention.weightedSum(s, head * capacity, capacity, g, kv,
+                    cache.valueIndex(layer, kvh, from) * Float.BYTES, stride, span, headDim, b.att, head * headDim, headDim);
         }
     }
 }

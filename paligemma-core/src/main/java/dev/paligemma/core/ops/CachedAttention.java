@@ -54,6 +54,104 @@ public final class CachedAttention {
     }
 
     /**
+     * {@link #scores} for {@code g} query heads that share the cached keys (grouped-query attention): head
+     * {@code i}'s query at {@code q[qOff + i * qStride]}, its scores at {@code s[sOff + i * sStride]}. Heads go
+     * two per pass over the rows, so each key is read once per pair; every head gets the bits of its own
+     * {@link #scores} call.
+     */
+    public static void scores(float[] q, int qOff, int qStride, int g, MemorySegment kv, long base, long stride,
+                              int span, int d, float[] s, int sOff, int sStride) {
+        int i = 0;
+        if (Simd.vector() && d >= L) {
+            for (; i + 2 <= g; i += 2) {
+                scoresPair(q, qOff + i * qStride, qOff + (i + 1) * qStride, kv, base, stride, span, d,
+                        s, sOff + i * sStride, sOff + (i + 1) * sStride);
+            }
+        }
+        for (; i < g; i++) {
+            scores(q, qOff + i * qStride, kv, base, stride, span, d, s, sOff + i * sStride);
+        }
+    }
+
+    private static void scoresPair(float[] q, int q0, int q1, MemorySegment kv, long base, long stride, int span,
+                                   int d, float[] s, int s0, int s1) {
+        int dv = d / L * L;
+        for (int j = 0; j < span; j++) {
+            long row = base + j * stride;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            for (int p = 0; p < dv; p += L) {
+                FloatVector k = load(kv, row + 4L * p);
+                a0 = FloatVector.fromArray(F, q, q0 + p).fma(k, a0);
+                a1 = FloatVector.fromArray(F, q, q1 + p).fma(k, a1);
+            }
+            float dot0 = Simd.sum(a0);
+            float dot1 = Simd.sum(a1);
+            for (int p = dv; p < d; p++) {
+                float k = kv.get(NATIVE_F32, row + 4L * p);
+                dot0 += q[q0 + p] * k;
+                dot1 += q[q1 + p] * k;
+            }
+            s[s0 + j] = dot0;
+            s[s1 + j] = dot1;
+        }
+    }
+
+    /**
+     * {@link #weightedSum} for {@code g} heads that share the cached values: head {@code i}'s weights at
+     * {@code w[wOff + i * wStride]}, its output at {@code out[oOff + i * oStride]}; two heads per pass over the
+     * rows, each with the bits of its own {@link #weightedSum} call.
+     */
+    public static void weightedSum(float[] w, int wOff, int wStride, int g, MemorySegment kv, long base, long stride,
+                                   int span, int d, float[] out, int oOff, int oStride) {
+        int i = 0;
+        if (Simd.vector() && d >= L) {
+            for (; i + 2 <= g; i += 2) {
+                weightedSumPair(w, wOff + i * wStride, wOff + (i + 1) * wStride, kv, base, stride, span, d,
+                        out, oOff + i * oStride, oOff + (i + 1) * oStride);
+            }
+        }
+        for (; i < g; i++) {
+            weightedSum(w, wOff + i * wStride, kv, base, stride, span, d, out, oOff + i * oStride);
+        }
+    }
+
+    private static void weightedSumPair(float[] w, int w0, int w1, MemorySegment kv, long base, long stride,
+                                        int span, int d, float[] out, int o0, int o1) {
+        int p = 0;
+        // two vectors of each head's output (four chains) stay in registers over all rows
+        for (; p + 2 * L <= d; p += 2 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+            long col = base + 4L * p;
+            for (int j = 0; j < span; j++) {
+                long o = col + j * stride;
+                FloatVector v0 = load(kv, o);
+                FloatVector v1 = load(kv, o + 4L * L);
+                float c = w[w0 + j];
+                float e = w[w1 + j];
+                a0 = v0.mul(c).add(a0);
+                a1 = v1.mul(c).add(a1);
+                b0 = v0.mul(e).add(b0);
+                b1 = v1.mul(e).add(b1);
+            }
+            a0.intoArray(out, o0 + p);
+            a1.intoArray(out, o0 + p + L);
+            b0.intoArray(out, o1 + p);
+            b1.intoArray(out, o1 + p + L);
+        }
+        for (; p < d; p++) {
+            float acc0 = 0;
+            float acc1 = 0;
+            for (int j = 0; j < span; j++) {
+                float v = kv.get(NATIVE_F32, base + 4L * p + j * stride);
+                acc0 += w[w0 + j] * v;
+                acc1 += w[w1 + j] * v;
+            }
+            out[o0 + p] = acc0;
+            out[o1 + p] = acc1;
+        }
+    }
+
+    /**
      * {@code out[oOff + p] = sum_j w[wOff + j] * row_j[p]} for {@code p} in {@code [0, d)}, summed in {@code j}
      * order (rows as in {@link #scores}).
      */
