@@ -27,6 +27,8 @@ import java.util.Map;
  * @param prefillFlop        FLOPs of that ({@link FlopCount#prefill})
  * @param decodeTokens       tokens timed in the decode loop
  * @param decodeS            seconds for those tokens
+ * @param weightsReadGbPerS  a streaming sum over the decoder's own weight pages right after the decode, all
+ *                           threads, best run ({@link WeightStream}): the ceiling on the memory the decode reads
  * @param peakRssBytes       {@code VmHWM} after the measurements (mapped weight pages count), -1 if unknown
  * @param physicalBytes      {@code MemTotal}, -1 if unknown
  * @param heapPeakBytes      heap peak over the measurements (sum of the pools' peaks)
@@ -36,7 +38,7 @@ import java.util.Map;
 public record BenchReport(String model, String dtype, int threads, boolean quick, String machine,
                           long checkpointBytes, long decoderWeightBytes, double generateS, MachineLimits limits,
                           double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
-                          double prefillFlop, int decodeTokens, double decodeS, long peakRssBytes, long physicalBytes,
+                          double prefillFlop, int decodeTokens, double decodeS, double weightsReadGbPerS, long peakRssBytes, long physicalBytes,
                           long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
 
     public double visionGflops() {
@@ -62,6 +64,11 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
 
     public double decodeFractionOfBandwidth() {
         return decodeGbPerS() / limits.bandwidthGbPerS();
+    }
+
+    /** {@link #decodeGbPerS} against {@link #weightsReadGbPerS}. */
+    public double decodeFractionOfWeightsRead() {
+        return decodeGbPerS() / weightsReadGbPerS;
     }
 
     public double prefillFractionOfPeak() {
@@ -126,6 +133,8 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         m.put("prefill_gflop", prefillFlop / 1e9);
         m.put("decode_tokens", decodeTokens);
         m.put("decode_ms_per_token", decodeS * 1e3 / decodeTokens);
+        m.put("weights_read_gb_per_s", weightsReadGbPerS);
+        m.put("decode_fraction_of_weights_read", decodeFractionOfWeightsRead());
         m.put("physical_memory_mb", physicalBytes / 1048576.0);
         m.put("peak_rss_fraction_of_ram", (double) peakRssBytes / physicalBytes);
         m.put("heap_peak_mb", heapPeakBytes / 1048576.0);
@@ -153,6 +162,8 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
                 prefillTokensPerS(), prefillGflops()), pct(prefillFractionOfPeak()) + " of FMA peak");
         row(sb, f("decode, %d tokens", decodeTokens), f("%.2f tokens/s, %.1f GB/s", decodeTokensPerS(), decodeGbPerS()),
                 pct(decodeFractionOfBandwidth()) + " of bandwidth");
+        row(sb, "streaming the decoder weights", f("%.1f GB/s", weightsReadGbPerS),
+                "decode " + pct(decodeFractionOfWeightsRead()) + " of it");
         row(sb, "peak RSS (VmHWM)", f("%.0f MB", peakRssMb()),
                 physicalBytes > 0 ? pct((double) peakRssBytes / physicalBytes) + " of RAM" : "-");
         row(sb, "Java heap peak / used", f("%.0f / %.0f MB", heapPeakBytes / 1048576.0, heapUsedBytes / 1048576.0),

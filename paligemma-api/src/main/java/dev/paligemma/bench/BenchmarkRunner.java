@@ -11,8 +11,11 @@ import dev.paligemma.gemma.GemmaSession;
 import dev.paligemma.siglip.VisionTower;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
@@ -83,7 +86,7 @@ public final class BenchmarkRunner {
         Phases m = measure(dir, q8Cache, reps, prefillReps, decodeTokens, log);
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
                 m.checkpointBytes, m.decoderBytes, generateS, limits, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
-                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
+                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.weightsReadGbPerS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
                 m.heapUsed, MemoryStats.heapMaxBytes());
     }
 
@@ -91,7 +94,8 @@ public final class BenchmarkRunner {
     static final int DECODE_WARM_UP = 4;
 
     private record Phases(double loadS, double visionMs, double visionFlop, int prefixLength, double prefillMs,
-                          double prefillFlop, double decodeS, long checkpointBytes, long decoderBytes, long rss,
+                          double prefillFlop, double decodeS, double weightsReadGbPerS, long checkpointBytes,
+                          long decoderBytes, long rss,
                           long heapPeak, long heapUsed) {
     }
 
@@ -150,6 +154,9 @@ public final class BenchmarkRunner {
                 decodeS = (System.nanoTime() - d0) / 1e9;
                 log.accept(String.format("decode: %d tokens in %.2f s", decodeTokens, decodeS));
             }
+            // the decode's own pages, now resident: the ceiling the decode step could reach on them
+            double weightsRead = WeightStream.gbPerS(decoderWeights(checkpoint), reps);
+            log.accept(String.format("streaming the decoder weights: %.1f GB/s", weightsRead));
             long rss = MemoryStats.peakRssBytes();
             long heapPeak = MemoryStats.heapPeakBytes();
             long heapUsed = MemoryStats.heapUsedBytes();
@@ -157,7 +164,7 @@ public final class BenchmarkRunner {
             long decoderBytes = decoderWeightBytes(checkpoint);
             double visionFlop = FlopCount.vision(config.vision());
             double prefillFlop = FlopCount.prefill(config.text(), prefixLength);
-            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeS,
+            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeS, weightsRead,
                     checkpointBytes, decoderBytes, rss, heapPeak, heapUsed);
         }
     }
@@ -186,13 +193,25 @@ public final class BenchmarkRunner {
     /** Bytes of every decoder weight a decode step reads; a tied output head is the embedding, counted once. */
     static long decoderWeightBytes(Checkpoint checkpoint) {
         long sum = 0;
+        for (MemorySegment s : decoderWeights(checkpoint)) {
+            sum += s.byteSize();
+        }
+        return sum;
+    }
+
+    /** The segments of {@link #decoderWeightBytes}: each decoder tensor's values, and a Q8 tensor's scales. */
+    static List<MemorySegment> decoderWeights(Checkpoint checkpoint) {
+        List<MemorySegment> segments = new ArrayList<>();
         for (Tensor t : checkpoint.tensors().values()) {
             String n = TensorNames.canonical(t.name());
             if (n.startsWith(TensorNames.DECODER) || n.equals(TensorNames.LM_HEAD)) {
-                sum += t.size() * t.dtype().byteSize() + (t.dtype() == dev.paligemma.core.DType.Q8 ? t.scales().byteSize() : 0);
+                segments.add(t.segment().asSlice(0, t.size() * t.dtype().byteSize()));
+                if (t.dtype() == dev.paligemma.core.DType.Q8) {
+                    segments.add(t.scales());
+                }
             }
         }
-        return sum;
+        return segments;
     }
 
     static int argmax(float[] v) {

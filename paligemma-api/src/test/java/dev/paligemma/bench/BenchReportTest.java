@@ -19,10 +19,11 @@ class BenchReportTest {
             "prefill_fraction_of_peak", "vision_fraction_of_peak", "load_s", "peak_rss_mb");
 
     static BenchReport report() {
-        // 10 tokens in 2 s over 1 GB of weights: 5 tokens/s, 5 GB/s of a 20 GB/s machine;
+        // 10 tokens in 2 s over 1 GB of weights: 5 tokens/s, 5 GB/s of a 20 GB/s machine and of 8 GB/s streaming
+        // the weights themselves;
         // 100 GFLOP vision in 1000 ms and 400 GFLOP prefill of 200 tokens in 2000 ms against a 400 GFLOP/s peak
         return new BenchReport("tiny", "bf16", 2, true, "test cpu", 3_000_000_000L, 1_000_000_000L, 0,
-                new MachineLimits(20, 400, 512, 2), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, 2.0,
+                new MachineLimits(20, 400, 512, 2), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, 2.0, 8.0,
                 2048L << 20, 16384L << 20, 100L << 20, 50L << 20, 1000L << 20);
     }
 
@@ -37,6 +38,8 @@ class BenchReportTest {
         assertEquals(5.0, num(m, "decode_gb_per_s"), 1e-9);
         assertEquals(20.0, num(m, "bandwidth_gb_per_s"), 1e-9);
         assertEquals(0.25, num(m, "decode_fraction_of_bandwidth"), 1e-9);
+        assertEquals(8.0, num(m, "weights_read_gb_per_s"), 1e-9);
+        assertEquals(0.625, num(m, "decode_fraction_of_weights_read"), 1e-9);
         assertEquals(200.0, num(m, "prefill_gflops"), 1e-9);
         assertEquals(100.0, num(m, "vision_gflops"), 1e-9);
         assertEquals(400.0, num(m, "fma_peak_gflops"), 1e-9);
@@ -52,6 +55,7 @@ class BenchReportTest {
     void tableNamesEachFigureAndItsFraction() {
         String table = report().toTable();
         assertTrue(table.contains("| decode, 10 tokens | 5.00 tokens/s, 5.0 GB/s | 25 % of bandwidth |"), table);
+        assertTrue(table.contains("| streaming the decoder weights | 8.0 GB/s | decode 63 % of it |"), table);
         assertTrue(table.contains("| prefill, 200 tokens | 2000 ms, 100.0 tokens/s, 200.0 GFLOP/s | 50 % of FMA peak |"), table);
         assertTrue(table.contains("| peak RSS (VmHWM) | 2048 MB | 13 % of RAM |"), table);
     }

@@ -28,6 +28,7 @@ class BenchmarkRunnerTest {
         assertEquals(4L * (300 * 32 + 2 * perLayer + 32), r.decoderWeightBytes());
         assertTrue(r.decodeTokensPerS() > 0 && Double.isFinite(r.decodeTokensPerS()));
         assertTrue(r.limits().bandwidthGbPerS() > 0 && r.limits().fmaPeakGflops() > 0);
+        assertTrue(r.weightsReadGbPerS() > 0 && Double.isFinite(r.weightsReadGbPerS()));
         assertTrue(r.visionMs() > 0 && r.prefillMs() > 0 && r.loadS() > 0);
         assertTrue(r.peakRssBytes() > 0);
     }
