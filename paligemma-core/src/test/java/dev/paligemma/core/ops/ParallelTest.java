@@ -137,6 +137,46 @@ class ParallelTest {
         assertEquals(4 * 200 * 64, count.get());
     }
 
+    @Test
+    void backToBackLoopsRunEveryChunkExactlyOnce() {
+        // the caller's job object is reused loop after loop; stale hand-offs must never run a chunk twice or skip one
+        Parallel.setThreads(3);
+        java.util.concurrent.atomic.AtomicIntegerArray hits = new java.util.concurrent.atomic.AtomicIntegerArray(5);
+        int loops = 20_000;
+        for (int rep = 0; rep < loops; rep++) {
+            Parallel.forEach(rep % 2 == 0 ? 5 : 3, hits::incrementAndGet);
+        }
+        for (int i = 0; i < 5; i++) {
+            assertEquals(i < 3 ? loops : loops / 2, hits.get(i), "index " + i);
+        }
+    }
+
+    @Test
+    void aWarmDispatchAllocatesNothing() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        Parallel.setThreads(2);
+        long[] sink = new long[2];
+        Parallel.RangeBody body = (from, to) -> sink[from] += to;
+        long best = Long.MAX_VALUE;
+        for (int round = 0; round < 30 && best > 0; round++) {
+            long before = allocatedByAllThreads(mx);
+            for (int i = 0; i < 10_000; i++) {
+                Parallel.forRange(2, 1, body);
+            }
+            best = Math.min(best, allocatedByAllThreads(mx) - before);
+        }
+        // a job, its three counters and a queue node per dispatch were ~110 bytes each, 1.1 MB per round
+        assertTrue(best < 10_000, "10,000 dispatches allocated " + best + " bytes");
+    }
+
+    private static long allocatedByAllThreads(com.sun.management.ThreadMXBean mx) {
+        long total = 0;
+        for (long b : mx.getThreadAllocatedBytes(mx.getAllThreadIds())) {
+            total += Math.max(0, b);
+        }
+        return total;
+    }
+
     private static void busy(int iterations) {
         double x = 0;
         for (int i = 0; i < iterations; i++) {
