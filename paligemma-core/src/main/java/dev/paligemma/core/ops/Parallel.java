@@ -33,6 +33,11 @@ public final class Parallel {
      * it then helps with) is harmless: chunks are claimed through the job's ticket.
      */
     private static final ArrayBlockingQueue<Job> QUEUE = new ArrayBlockingQueue<>(1024);
+    /**
+     * Entries offered and not yet taken, as a hint for polling workers: the queue's poll takes its lock, and
+     * many workers spinning on it would contend with the callers' offers.
+     */
+    private static final AtomicInteger PENDING = new AtomicInteger();
     /** Each calling thread's reusable job. */
     private static final ThreadLocal<Job> OWN_JOB = ThreadLocal.withInitial(Job::new);
     private static final List<Worker> WORKERS = new ArrayList<>();
@@ -127,8 +132,8 @@ public final class Parallel {
         }
         ensureWorkers(helpers); // before the loop is published: nothing between start and await may throw
         job.start(range, each, n, chunks);
-        for (int i = 0; i < helpers; i++) {
-            QUEUE.offer(job);
+        for (int i = 0; i < helpers && QUEUE.offer(job); i++) {
+            PENDING.incrementAndGet();
         }
         job.work();
         job.await();
@@ -260,6 +265,7 @@ public final class Parallel {
                         continue; // workers live as long as the JVM; an interrupt is not a shutdown request
                     }
                 }
+                PENDING.decrementAndGet();
                 job.work();
             }
         }
@@ -268,9 +274,11 @@ public final class Parallel {
         private static Job poll() {
             long deadline = System.nanoTime() + WORKER_SPIN_NANOS;
             do {
-                Job job = QUEUE.poll();
-                if (job != null) {
-                    return job;
+                if (PENDING.get() > 0) {
+                    Job job = QUEUE.poll();
+                    if (job != null) {
+                        return job;
+                    }
                 }
                 Thread.onSpinWait();
             } while (System.nanoTime() - deadline < 0);
