@@ -131,11 +131,11 @@ public final class Parallel {
             job = new Job(); // a loop started inside one of this thread's own chunks
         }
         ensureWorkers(helpers); // before the loop is published: nothing between start and await may throw
-        job.start(range, each, n, chunks);
+        job.start(range, each, n, chunks, helpers);
         for (int i = 0; i < helpers && QUEUE.offer(job); i++) {
             PENDING.incrementAndGet();
         }
-        job.work();
+        job.work(job.generation);
         job.await();
         Throwable e = job.finish();
         if (e != null) {
@@ -166,7 +166,10 @@ public final class Parallel {
      * One thread's parallel loops, one at a time. {@link #ticket} packs the loop's generation, its chunk count
      * and the next unclaimed chunk; a chunk is claimed by a compare-and-set of the whole ticket, so a claim can
      * only succeed for the loop in progress, whose fields (written before the ticket was published) stay put
-     * until every claimed chunk has finished. {@link #done} counts finished chunks.
+     * until every claimed chunk has finished. {@link #done} counts finished chunks. A worker first takes one
+     * of the loop's helper seats ({@link #seats}: generation and seats left), then claims chunks of that
+     * generation only: a hand-off left in the queue from an earlier loop can then never add a thread beyond the
+     * ones the current loop asked for.
      */
     private static final class Job {
         static final int CHUNK_BITS = 21;
@@ -176,6 +179,7 @@ public final class Parallel {
 
         final Thread owner = Thread.currentThread();
         final AtomicLong ticket = new AtomicLong();
+        final AtomicLong seats = new AtomicLong();
         final AtomicInteger done = new AtomicInteger();
         final AtomicReference<Throwable> error = new AtomicReference<>();
         /** Loop fields, owner-written before the ticket is published. */
@@ -187,7 +191,7 @@ public final class Parallel {
         long generation;
         boolean active;
 
-        void start(RangeBody range, IntConsumer each, int n, int chunks) {
+        void start(RangeBody range, IntConsumer each, int n, int chunks, int helpers) {
             active = true;
             this.range = range;
             this.each = each;
@@ -196,13 +200,31 @@ public final class Parallel {
             error.set(null);
             done.set(0);
             generation = (generation + 1) & GENERATION_MASK;
+            seats.set(generation << 32 | helpers);
             ticket.set(generation << (2 * CHUNK_BITS) | (long) chunks << CHUNK_BITS);
         }
 
-        /** Claims and runs chunks of the current loop until none is left. */
-        void work() {
+        /** A worker's part: takes a helper seat of the current loop, if one is left, and works on that loop. */
+        void help() {
+            while (true) {
+                long s = seats.get();
+                if ((int) s <= 0) {
+                    return;
+                }
+                if (seats.compareAndSet(s, s - 1)) {
+                    work(s >>> 32);
+                    return;
+                }
+            }
+        }
+
+        /** Claims and runs chunks of loop {@code gen} until none is left (or another loop has started). */
+        void work(long gen) {
             while (true) {
                 long t = ticket.get();
+                if (t >>> (2 * CHUNK_BITS) != gen) {
+                    return;
+                }
                 int total = (int) (t >>> CHUNK_BITS & CHUNK_MASK);
                 int c = (int) (t & CHUNK_MASK);
                 if (c >= total) {
@@ -266,7 +288,7 @@ public final class Parallel {
                     }
                 }
                 PENDING.decrementAndGet();
-                job.work();
+                job.help();
             }
         }
 

@@ -152,6 +152,22 @@ class ParallelTest {
     }
 
     @Test
+    void handOffsLeftFromEarlierLoopsNeverAddAThread() {
+        // the caller's job is reused, so a queue entry from an earlier loop (one with more helpers, or one the
+        // caller finished alone) can be taken during a later loop; it must not put more threads on that loop
+        for (int rep = 0; rep < 3000; rep++) {
+            int t = 1 + rep % 3;
+            Parallel.setThreads(t);
+            Set<Thread> seen = ConcurrentHashMap.newKeySet();
+            Parallel.forEach(6, i -> {
+                seen.add(Thread.currentThread());
+                busy(200 * (i + 1));
+            });
+            assertTrue(seen.size() <= t, "loop " + rep + ": " + t + " threads allowed, saw " + seen.size());
+        }
+    }
+
+    @Test
     void aWarmDispatchAllocatesNothing() {
         var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         Parallel.setThreads(2);
