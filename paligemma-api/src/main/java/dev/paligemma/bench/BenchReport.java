@@ -28,7 +28,7 @@ import java.util.Map;
  * @param decodeTokens       tokens timed in the decode loop
  * @param decodeS            seconds for those tokens
  * @param weightsReadGbPerS  a streaming sum over the decoder's own weight pages right after the decode, all
- *                           threads, best run ({@link WeightStream}): the ceiling on the memory the decode reads
+ *                           threads, best run ({@link StreamingRead}): the ceiling on the memory the decode reads
  * @param peakRssBytes       {@code VmHWM} after the measurements (mapped weight pages count), -1 if unknown
  * @param physicalBytes      {@code MemTotal}, -1 if unknown
  * @param heapPeakBytes      heap peak over the measurements (sum of the pools' peaks)

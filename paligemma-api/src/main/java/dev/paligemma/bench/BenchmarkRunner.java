@@ -155,7 +155,7 @@ public final class BenchmarkRunner {
                 log.accept(String.format("decode: %d tokens in %.2f s", decodeTokens, decodeS));
             }
             // the decode's own pages, now resident: the ceiling the decode step could reach on them
-            double weightsRead = WeightStream.gbPerS(decoderWeights(checkpoint), reps);
+            double weightsRead = StreamingRead.gbPerS(decoderWeights(checkpoint), reps);
             log.accept(String.format("streaming the decoder weights: %.1f GB/s", weightsRead));
             long rss = MemoryStats.peakRssBytes();
             long heapPeak = MemoryStats.heapPeakBytes();

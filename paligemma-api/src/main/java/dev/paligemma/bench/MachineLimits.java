@@ -2,7 +2,6 @@ package dev.paligemma.bench;
 
 import dev.paligemma.core.ops.Parallel;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -10,14 +9,14 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
  * The machine's ceilings measured with the Vector API on every thread of {@link Parallel}: memory read
- * bandwidth (a streaming vector sum over an off-heap buffer far larger than the caches) and FMA peak
+ * bandwidth ({@link StreamingRead} over an off-heap buffer far larger than the caches) and FMA peak
  * (independent FMA chains held in registers). Each is the best of several runs, the least disturbed by
  * other processes.
  *
@@ -89,50 +88,16 @@ public record MachineLimits(double bandwidthGbPerS, double fmaPeakGflops, int ve
         long per = bytes / t / step * step;
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buf = arena.allocate(per * t, 64);
-            // touch every page on the threads that will read it, so the sum reads resident memory
+            // touch every page in the same parts StreamingRead reads ([i * per, (i + 1) * per) for part i), in
+            // parallel, so the sum reads resident memory
             Parallel.forEach(t, i -> {
                 for (long o = i * per; o < (i + 1) * per; o += 4096) {
                     buf.set(ValueLayout.JAVA_FLOAT_UNALIGNED, o, 1f);
                 }
             });
-            float[] sink = new float[t];
-            double best = 0;
-            for (int r = 0; r < runs + 1; r++) {
-                long t0 = System.nanoTime();
-                Parallel.forEach(t, i -> sink[i] += sum(buf, i * per, (i + 1) * per));
-                double s = (System.nanoTime() - t0) / 1e9;
-                if (r > 0) { // the first run compiles the loop
-                    best = Math.max(best, per * t / s / 1e9);
-                }
-            }
-            if (Float.isNaN(sink[0])) {
-                throw new AssertionError("unreachable: keeps the sums alive");
-            }
-            return best;
+            return StreamingRead.gbPerS(List.of(buf), runs);
         }
     }
-
-    /**
-     * Streams {@code [from, to)} as 64-bit integer lanes. Not float lanes: the JDK's segment-load code keeps one
-     * type profile for every caller, and a native buffer read here through {@code FloatVector} would make the
-     * F32 weight loads (mapped segments) of the model measured next bimorphic.
-     */
-    private static float sum(MemorySegment buf, long from, long to) {
-        LongVector s0 = LongVector.zero(LS);
-        LongVector s1 = s0;
-        LongVector s2 = s0;
-        LongVector s3 = s0;
-        int w = LS.vectorByteSize();
-        for (long o = from; o < to; o += 4L * w) {
-            s0 = s0.add(LongVector.fromMemorySegment(LS, buf, o, ByteOrder.LITTLE_ENDIAN));
-            s1 = s1.add(LongVector.fromMemorySegment(LS, buf, o + w, ByteOrder.LITTLE_ENDIAN));
-            s2 = s2.add(LongVector.fromMemorySegment(LS, buf, o + 2L * w, ByteOrder.LITTLE_ENDIAN));
-            s3 = s3.add(LongVector.fromMemorySegment(LS, buf, o + 3L * w, ByteOrder.LITTLE_ENDIAN));
-        }
-        return s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.XOR);
-    }
-
-    private static final VectorSpecies<Long> LS = LongVector.SPECIES_PREFERRED;
 
     static double fmaPeak(int runs) {
         int t = Parallel.threads();

@@ -1,0 +1,82 @@
+package dev.paligemma.bench;
+
+import dev.paligemma.core.ops.Parallel;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A streaming vector sum over memory segments with every pool thread: the read rate of that memory. The
+ * bench runs it twice: over a fresh off-heap buffer far larger than the caches ({@link MachineLimits}'
+ * bandwidth), and over the decoder's own mapped weight pages after the decode, the ceiling of a decode step on
+ * the memory it actually reads. On the KVM guest this was measured on, fresh buffers read either ~30 or ~55
+ * GB/s depending on where their pages landed, so the decode's fraction of the first moves with the probe's
+ * luck; against the second it measures the code.
+ *
+ * <p>Loads are 64-bit integer lanes: the JDK's segment-load code keeps one type profile per vector class, and
+ * no model kernel loads through {@code LongVector}, so neither a native buffer nor the weights read here make
+ * the kernels' own loads bimorphic.
+ */
+final class StreamingRead {
+    private static final VectorSpecies<Long> LS = LongVector.SPECIES_PREFERRED;
+
+    private StreamingRead() {
+    }
+
+    /**
+     * Best of {@code runs} passes over {@code segments}, each split into one contiguous part per thread (part
+     * {@code i} of a segment of {@code size} bytes is {@code [size * i / t, size * (i + 1) / t)}), in GB/s. A
+     * first, untimed pass compiles the loop.
+     */
+    static double gbPerS(List<MemorySegment> segments, int runs) {
+        int t = Parallel.threads();
+        long total = 0;
+        for (MemorySegment s : segments) {
+            total += s.byteSize();
+        }
+        long[] sink = new long[t];
+        double best = 0;
+        for (int r = 0; r < runs + 1; r++) {
+            long t0 = System.nanoTime();
+            for (MemorySegment s : segments) {
+                long size = s.byteSize();
+                Parallel.forEach(t, i -> sink[i] += sum(s, size * i / t, size * (i + 1) / t));
+            }
+            double sec = (System.nanoTime() - t0) / 1e9;
+            if (r > 0) {
+                best = Math.max(best, total / sec / 1e9);
+            }
+        }
+        if (sink[0] == 42) {
+            System.getLogger(StreamingRead.class.getName()).log(System.Logger.Level.TRACE, "keeps the sums alive");
+        }
+        return best;
+    }
+
+    /** Bytes {@code [from, to)} summed as 64-bit lanes (a scalar loop over the bytes past the last whole vectors). */
+    private static long sum(MemorySegment s, long from, long to) {
+        LongVector s0 = LongVector.zero(LS);
+        LongVector s1 = s0;
+        LongVector s2 = s0;
+        LongVector s3 = s0;
+        int w = LS.vectorByteSize();
+        long o = from;
+        for (; o + 4L * w <= to; o += 4L * w) {
+            s0 = s0.add(LongVector.fromMemorySegment(LS, s, o, ByteOrder.LITTLE_ENDIAN));
+            s1 = s1.add(LongVector.fromMemorySegment(LS, s, o + w, ByteOrder.LITTLE_ENDIAN));
+            s2 = s2.add(LongVector.fromMemorySegment(LS, s, o + 2L * w, ByteOrder.LITTLE_ENDIAN));
+            s3 = s3.add(LongVector.fromMemorySegment(LS, s, o + 3L * w, ByteOrder.LITTLE_ENDIAN));
+        }
+        long sum = s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.XOR);
+        for (; o < to; o++) {
+            sum += s.get(ValueLayout.JAVA_BYTE, o);
+        }
+        return sum;
+    }
+}
