@@ -15,7 +15,7 @@ import dev.paligemma.core.ops.MatvecPlan;
 import dev.paligemma.core.ops.Norms;
 import dev.paligemma.core.ops.Parallel;
 import dev.paligemma.core.ops.Rope;
-import dev.paligemma.core.ops.ScoreBuffer;
+import dev.paligemma.core.ops.ThreadBuffer;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -392,7 +392,7 @@ public final class GemmaModel {
             int r0 = (t % blocks) * ATTENTION_BLOCK;
             int rows = Math.min(ATTENTION_BLOCK, n - r0);
             int kvh = head / group;
-            float[] s = ScoreBuffer.get(rows * n);
+            float[] s = ThreadBuffer.SCORES.get(rows * n);
             Matmul.matmulTransposed(q, r0 * qDim + head * headDim, qDim, k, kvh * headDim, kvDim, s, 0, n, rows, n, headDim);
             Activations.scale(s, 0, rows * n, attentionScale);
             if (cap > 0) {

@@ -11,7 +11,7 @@ import dev.paligemma.core.ops.Im2col;
 import dev.paligemma.core.ops.Matmul;
 import dev.paligemma.core.ops.Norms;
 import dev.paligemma.core.ops.Parallel;
-import dev.paligemma.core.ops.ScoreBuffer;
+import dev.paligemma.core.ops.ThreadBuffer;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -253,7 +253,7 @@ public final class SiglipEncoder {
      */
     private static void queryBlock(float[] q, float[] k, float[] v, float[] out, int base, int ld, int width,
                                    int r0, int len, int n) {
-        float[] scores = ScoreBuffer.get(len * n);
+        float[] scores = ThreadBuffer.SCORES.get(len * n);
         Matmul.matmulTransposed(q, base + r0 * ld, ld, k, base, ld, scores, 0, n, len, n, width);
         for (int i = 0; i < len; i++) {
             Activations.softmax(scores, i * n, n);

@@ -254,7 +254,7 @@ public final class Matmul {
                 // the half decoder is too large to inline 4x into a tile, so the block's slice is decoded once
                 // into a small per-thread buffer (reused by all n rows) and multiplied as float32
                 int kc = p1 - p0;
-                float[] buf = scratch((j1 - j0) * kc);
+                float[] buf = SCRATCH.get((j1 - j0) * kc);
                 for (int j = j0; j < j1; j++) {
                     Simd.decodeF16(w, wBase + j * ldw + 2L * p0, buf, (j - j0) * kc, kc);
                 }
@@ -318,21 +318,13 @@ public final class Matmul {
     /** Per-thread room for a tile's 16 accumulators, summed in a fixed order by {@link Simd#sum(float[], int)}. */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L]);
 
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
-
-    /** A per-thread float buffer of at least {@code size} (no allocation once warm). */
-    static float[] scratch(int size) {
-        float[][] holder = SCRATCH.get();
-        if (holder[0].length < size) {
-            holder[0] = new float[size];
-        }
-        return holder[0];
-    }
+    /** The kernels' own per-thread buffer: decoded F16/Q8 weight slices and F16 matvec rows. */
+    private static final ThreadBuffer SCRATCH = new ThreadBuffer();
 
     /** Matvec rows for F16 weights: each row decoded into a per-thread buffer, then a float32 dot product. */
     static void rowsF16Decoded(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
         int chunk = Math.min(k, 4096);
-        float[] buf = scratch(chunk);
+        float[] buf = SCRATCH.get(chunk);
         for (int j = r0; j < r1; j++) {
             long wo = wBase + j * ldw;
             float s = 0;
@@ -839,7 +831,7 @@ public final class Matmul {
             int p1 = Math.min(k, p0 + KC);
             boolean acc = p0 > 0;
             int kc = p1 - p0;
-            float[] buf = scratch((j1 - j0) * kc);
+            float[] buf = SCRATCH.get((j1 - j0) * kc);
             for (int j = j0; j < j1; j++) {
                 dequantiseQ8(w, j * ldw, sc, j * lds, p0, p1, buf, (j - j0) * kc);
             }
