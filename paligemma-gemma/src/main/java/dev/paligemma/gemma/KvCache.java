@@ -49,10 +49,6 @@ final class KvCache implements AutoCloseable {
         return capacity;
     }
 
-    int headDim() {
-        return headDim;
-    }
-
     /** Positions filled so far. */
     int length() {
         return length;
