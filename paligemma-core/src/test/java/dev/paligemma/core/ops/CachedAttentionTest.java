@@ -41,25 +41,15 @@ class CachedAttentionTest {
                     CachedAttention.weightedSum(w, 1, seg, base, 4L * stride, span, d, out, 6);
                 });
             }
+            String path = scalar ? " scalar" : " vector";
             for (int j = 0; j < span; j++) {
-                double ref = 0;
-                double abs = 0;
-                for (int p = 0; p < d; p++) {
-                    double prod = (double) q[3 + p] * kv[stride * (1 + j) + head * d + p];
-                    ref += prod;
-                    abs += Math.abs(prod);
-                }
-                Ref.checkDot("score d=" + d + " j=" + j + (scalar ? " scalar" : " vector"), s[4 + j], ref, abs, 1e-6);
+                int row = stride * (1 + j) + head * d;
+                Ref.checkSum("score d=" + d + " j=" + j + path, s[4 + j], d, p -> (double) q[3 + p] * kv[row + p], 1e-6);
             }
             for (int p = 0; p < d; p++) {
-                double ref = 0;
-                double abs = 0;
-                for (int j = 0; j < span; j++) {
-                    double prod = (double) w[1 + j] * kv[stride * (1 + j) + head * d + p];
-                    ref += prod;
-                    abs += Math.abs(prod);
-                }
-                Ref.checkDot("weighted sum d=" + d + " p=" + p + (scalar ? " scalar" : " vector"), out[6 + p], ref, abs, 1e-6);
+                int col = head * d + p;
+                Ref.checkSum("weighted sum d=" + d + " p=" + p + path, out[6 + p], span,
+                        j -> (double) w[1 + j] * kv[stride * (1 + j) + col], 1e-6);
             }
         }
     }

@@ -58,6 +58,20 @@ final class Ref {
         }
     }
 
+    /**
+     * {@link #checkDot} against the double sum of {@code n} terms, the scale being the sum of their magnitudes.
+     */
+    static void checkSum(String what, float got, int n, java.util.function.IntToDoubleFunction term, double rel) {
+        double ref = 0;
+        double abs = 0;
+        for (int i = 0; i < n; i++) {
+            double t = term.applyAsDouble(i);
+            ref += t;
+            abs += Math.abs(t);
+        }
+        checkDot(what, got, ref, abs, rel);
+    }
+
     /** {@code |got - ref| <= rel * |ref| + abs}. */
     static void check(String what, float got, double ref, double rel, double abs) {
         double err = Math.abs(got - ref);
