@@ -316,7 +316,8 @@ public final class Matmul {
     }
 
     /** Per-thread room for a tile's 16 accumulators, summed in a fixed order by {@link Simd#sum(float[], int)}. */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L]);
+    /** A tile's 16 accumulators as stored lanes, then their 16 sums ({@link Simd#sums16}). */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L + 16]);
 
     /** The kernels' own per-thread buffer: decoded F16/Q8 weight slices and F16 matvec rows. */
     private static final ThreadBuffer SCRATCH = new ThreadBuffer();
@@ -451,7 +452,7 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        // lanes stored and summed in scalar code: 16 in-tile vector reductions make the tile too big for C2
+        // lanes stored and summed in a separate step (Simd.sums16): 16 in-tile vector reductions make the tile too big for C2
         a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
         a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
         a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
@@ -471,10 +472,12 @@ public final class Matmul {
         long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
         long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
         long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
-        float s00 = Simd.sum(t, 0), s01 = Simd.sum(t, L), s02 = Simd.sum(t, 2 * L), s03 = Simd.sum(t, 3 * L);
-        float s10 = Simd.sum(t, 4 * L), s11 = Simd.sum(t, 5 * L), s12 = Simd.sum(t, 6 * L), s13 = Simd.sum(t, 7 * L);
-        float s20 = Simd.sum(t, 8 * L), s21 = Simd.sum(t, 9 * L), s22 = Simd.sum(t, 10 * L), s23 = Simd.sum(t, 11 * L);
-        float s30 = Simd.sum(t, 12 * L), s31 = Simd.sum(t, 13 * L), s32 = Simd.sum(t, 14 * L), s33 = Simd.sum(t, 15 * L);
+        Simd.sums16(t);
+        int q = 16 * L;
+        float s00 = t[q], s01 = t[q + 1], s02 = t[q + 2], s03 = t[q + 3];
+        float s10 = t[q + 4], s11 = t[q + 5], s12 = t[q + 6], s13 = t[q + 7];
+        float s20 = t[q + 8], s21 = t[q + 9], s22 = t[q + 10], s23 = t[q + 11];
+        float s30 = t[q + 12], s31 = t[q + 13], s32 = t[q + 14], s33 = t[q + 15];
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 4;
@@ -547,7 +550,7 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        // lanes stored and summed in scalar code: 16 in-tile vector reductions make the tile too big for C2
+        // lanes stored and summed in a separate step (Simd.sums16): 16 in-tile vector reductions make the tile too big for C2
         a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
         a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
         a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
@@ -567,10 +570,12 @@ public final class Matmul {
         int w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
         int w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
         int w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
-        float s00 = Simd.sum(t, 0), s01 = Simd.sum(t, L), s02 = Simd.sum(t, 2 * L), s03 = Simd.sum(t, 3 * L);
-        float s10 = Simd.sum(t, 4 * L), s11 = Simd.sum(t, 5 * L), s12 = Simd.sum(t, 6 * L), s13 = Simd.sum(t, 7 * L);
-        float s20 = Simd.sum(t, 8 * L), s21 = Simd.sum(t, 9 * L), s22 = Simd.sum(t, 10 * L), s23 = Simd.sum(t, 11 * L);
-        float s30 = Simd.sum(t, 12 * L), s31 = Simd.sum(t, 13 * L), s32 = Simd.sum(t, 14 * L), s33 = Simd.sum(t, 15 * L);
+        Simd.sums16(t);
+        int q = 16 * L;
+        float s00 = t[q], s01 = t[q + 1], s02 = t[q + 2], s03 = t[q + 3];
+        float s10 = t[q + 4], s11 = t[q + 5], s12 = t[q + 6], s13 = t[q + 7];
+        float s20 = t[q + 8], s21 = t[q + 9], s22 = t[q + 10], s23 = t[q + 11];
+        float s30 = t[q + 12], s31 = t[q + 13], s32 = t[q + 14], s33 = t[q + 15];
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             int o = p;
@@ -666,7 +671,7 @@ public final class Matmul {
             a23 = v2.fma(b, a23);
             a33 = v3.fma(b, a33);
         }
-        // lanes stored and summed in scalar code: 16 in-tile vector reductions make the tile too big for C2
+        // lanes stored and summed in a separate step (Simd.sums16): 16 in-tile vector reductions make the tile too big for C2
         a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
         a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
         a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
@@ -686,10 +691,12 @@ public final class Matmul {
         long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
         long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
         long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
-        float s00 = Simd.sum(t, 0), s01 = Simd.sum(t, L), s02 = Simd.sum(t, 2 * L), s03 = Simd.sum(t, 3 * L);
-        float s10 = Simd.sum(t, 4 * L), s11 = Simd.sum(t, 5 * L), s12 = Simd.sum(t, 6 * L), s13 = Simd.sum(t, 7 * L);
-        float s20 = Simd.sum(t, 8 * L), s21 = Simd.sum(t, 9 * L), s22 = Simd.sum(t, 10 * L), s23 = Simd.sum(t, 11 * L);
-        float s30 = Simd.sum(t, 12 * L), s31 = Simd.sum(t, 13 * L), s32 = Simd.sum(t, 14 * L), s33 = Simd.sum(t, 15 * L);
+        Simd.sums16(t);
+        int q = 16 * L;
+        float s00 = t[q], s01 = t[q + 1], s02 = t[q + 2], s03 = t[q + 3];
+        float s10 = t[q + 4], s11 = t[q + 5], s12 = t[q + 6], s13 = t[q + 7];
+        float s20 = t[q + 8], s21 = t[q + 9], s22 = t[q + 10], s23 = t[q + 11];
+        float s30 = t[q + 12], s31 = t[q + 13], s32 = t[q + 14], s33 = t[q + 15];
         for (int p = pv; p < p1; p++) {
             float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
             long o = (long) p * 2;

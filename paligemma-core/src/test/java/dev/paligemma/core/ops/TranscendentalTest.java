@@ -89,4 +89,29 @@ class TranscendentalTest {
         }
         assertEquals(Float.floatToRawIntBits(t[0]), Float.floatToRawIntBits(Simd.sum(FloatVector.fromArray(Simd.F, a, 0))));
     }
+
+    @Test
+    void sums16GivesEachStoredVectorTheBitsOfSum() {
+        java.util.Random r = new java.util.Random(16);
+        for (int round = 0; round < 200; round++) {
+            float[] t = new float[16 * Simd.L + 16];
+            for (int i = 0; i < 16 * Simd.L; i++) {
+                // magnitudes 1e-3..1e8 and both signs, so any other summation order changes the rounding
+                t[i] = (float) ((r.nextBoolean() ? -1 : 1) * Math.pow(10, r.nextInt(12) - 3) * r.nextDouble());
+            }
+            if (round == 1) {
+                t[3] = Float.NaN;
+                t[Simd.L + 1] = Float.POSITIVE_INFINITY;
+                t[2 * Simd.L] = -0f;
+            }
+            float[] expected = new float[16];
+            for (int c = 0; c < 16; c++) {
+                expected[c] = Simd.sum(FloatVector.fromArray(Simd.F, t, c * Simd.L));
+            }
+            Simd.sums16(t);
+            for (int c = 0; c < 16; c++) {
+                assertEquals(Float.floatToRawIntBits(expected[c]), Float.floatToRawIntBits(t[16 * Simd.L + c]), "round " + round + " vector " + c);
+            }
+        }
+    }
 }
