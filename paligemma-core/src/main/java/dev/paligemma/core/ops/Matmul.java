@@ -21,7 +21,8 @@ import jdk.incubator.vector.FloatVector;
  * <p>{@link #matmul} (prefill, vision encoder) computes 4x4 output tiles as 16 vector dot products, so each
  * loaded (and widened) weight vector feeds four FMAs and each activation vector four more. Work is cut into
  * blocks of {@value #MB} weight rows spread over {@link Parallel}; inside a block, k is cut into
- * {@value #KC}-wide slices so the block's weights stay in L2 while every activation row streams past them,
+ * slices of at most {@value #SLICE_BYTES} bytes per weight row (equal lengths, so no slice is a short remainder)
+ * so the block's weights stay in L2 while every activation row streams past them,
  * which makes each weight byte come from memory once. {@link #matvec} (decoding) is bandwidth-bound: each
  * thread streams a contiguous row block one row at a time, a single sequential stream the hardware
  * prefetcher follows (four rows per pass made four interleaved streams that restart every row: 14 against
@@ -30,8 +31,14 @@ import jdk.incubator.vector.FloatVector;
 public final class Matmul {
     /** Weight rows per parallel task in {@link #matmul}. */
     static final int MB = 64;
-    /** k slice (a multiple of every vector length): 4 activation rows of it fit L1, 64 weight rows L2. */
-    static final int KC = 2048;
+    /**
+     * Weight bytes per row in one k slice of {@link #block}: {@value #MB} rows of it (576 KB) stay in a 1 MB L2
+     * while all activation rows stream past. A slice's tiles end in an epilogue (16 lane sums, scalar tail,
+     * stores), so fewer, longer slices pay it less often: Gemma 2's k = 2304 was a 2048 slice plus a 256 one.
+     * As one slice, 266 x 2304 x 18432 BF16 went 137 -> 154 GFLOP/s and SigLIP's 256 x 4304 x 1152 132 -> 152
+     * (medians of 12 alternating runs). Four activation rows then outgrow L1, which measured no slower.
+     */
+    static final int SLICE_BYTES = 9216;
     /** Multiply-adds below which attention products run on the calling thread. */
     static final long PARALLEL_FLOPS = 1L << 20;
     /**
@@ -236,7 +243,28 @@ public final class Matmul {
         return (int) m;
     }
 
-    /** Weight rows {@code [j0, j1)} against all n activation rows, k sliced by {@link #KC}. */
+    /**
+     * Slices are whole vectors and whole Q8 blocks (a Q8 slice is dequantised from a block start), the same for
+     * every weight type, so a Q8 product keeps the bits of the F32 product over its dequantised weights.
+     */
+    static final int SLICE_UNIT = Q8.BLOCK % L == 0 ? Q8.BLOCK : L * Q8.BLOCK;
+
+    /**
+     * Length of {@link #block}'s k slices for weights of {@code bytesPerWeight} bytes: at most
+     * {@link #SLICE_BYTES} per row, all slices equally long but the last (a multiple of {@link #SLICE_UNIT}).
+     */
+    static int sliceLength(int k, int bytesPerWeight) {
+        int unit = SLICE_UNIT;
+        int max = SLICE_BYTES / bytesPerWeight / unit * unit;
+        if (k <= max) {
+            return k;
+        }
+        int slices = (k + max - 1) / max;
+        int len = (k + slices - 1) / slices;
+        return (len + unit - 1) / unit * unit;
+    }
+
+    /** Weight rows {@code [j0, j1)} against all n activation rows, k cut into {@link #sliceLength} slices. */
     static void block(float[] x, int xOff, int ldx, int n, int k, MemorySegment w, DType dt, long wBase, long ldw,
                       int j0, int j1, float[] c, int cOff, int ldc) {
         if (k == 0) {
@@ -246,19 +274,21 @@ public final class Matmul {
             return;
         }
         float[] lanes = LANES.get();
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int p1 = Math.min(k, p0 + KC);
+        // F16 slices are decoded into a float buffer, which is what has to stay in L2
+        int kc = sliceLength(k, dt == DType.F16 ? 4 : dt.byteSize());
+        for (int p0 = 0; p0 < k; p0 += kc) {
+            int p1 = Math.min(k, p0 + kc);
             int pv = p0 + (p1 - p0) / L * L;
             boolean acc = p0 > 0;
             if (dt == DType.F16) {
                 // the half decoder is too large to inline 4x into a tile, so the block's slice is decoded once
                 // into a small per-thread buffer (reused by all n rows) and multiplied as float32
-                int kc = p1 - p0;
-                float[] buf = SCRATCH.get((j1 - j0) * kc);
+                int len = p1 - p0;
+                float[] buf = SCRATCH.get((j1 - j0) * len);
                 for (int j = j0; j < j1; j++) {
-                    Simd.decodeF16(w, wBase + j * ldw + 2L * p0, buf, (j - j0) * kc, kc);
+                    Simd.decodeF16(w, wBase + j * ldw + 2L * p0, buf, (j - j0) * len, len);
                 }
-                tilesDecoded(x, xOff, ldx, n, buf, kc, j0, j1, p0, p1, c, cOff, ldc, acc, lanes);
+                tilesDecoded(x, xOff, ldx, n, buf, len, j0, j1, p0, p1, c, cOff, ldc, acc, lanes);
                 continue;
             }
             for (int i = 0; i < n; i += 4) {
@@ -302,8 +332,9 @@ public final class Matmul {
             return;
         }
         float[] lanes = LANES.get();
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int p1 = Math.min(k, p0 + KC);
+        int kc = sliceLength(k, 4);
+        for (int p0 = 0; p0 < k; p0 += kc) {
+            int p1 = Math.min(k, p0 + kc);
             int pv = p0 + (p1 - p0) / L * L;
             boolean acc = p0 > 0;
             for (int i = 0; i < n; i += 4) {
@@ -834,8 +865,10 @@ public final class Matmul {
             return;
         }
         float[] lanes = LANES.get();
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int p1 = Math.min(k, p0 + KC);
+        // slices start at a Q8 block and are dequantised into a float buffer, which is what has to stay in L2
+        int slice = sliceLength(k, 4);
+        for (int p0 = 0; p0 < k; p0 += slice) {
+            int p1 = Math.min(k, p0 + slice);
             boolean acc = p0 > 0;
             int kc = p1 - p0;
             float[] buf = SCRATCH.get((j1 - j0) * kc);

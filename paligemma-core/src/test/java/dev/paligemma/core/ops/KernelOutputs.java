@@ -8,7 +8,7 @@ import java.util.Random;
 
 /**
  * Every kernel run once on fixed-seed inputs, for the bit-exact determinism checks. Sizes are odd (vector
- * tails, partial 4-row groups, k beyond one {@link Matmul#KC} slice); the large set is big enough that
+ * tails, partial 4-row groups, k beyond one {@link Matmul#sliceLength} slice); the large set is big enough that
  * matvec, matmulTransposed and matmulPlain split across threads. {@link #main} prints a fingerprint per
  * kernel so a JVM in another mode (-Xint) can be compared with this one.
  */

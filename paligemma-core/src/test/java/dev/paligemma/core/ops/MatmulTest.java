@@ -2,6 +2,7 @@ package dev.paligemma.core.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.paligemma.core.DType;
 import dev.paligemma.core.InvalidArgumentException;
@@ -21,10 +22,45 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class MatmulTest {
     static final double REL = 1e-5;
-    /** n, k, m: odd sizes, the SigLIP head dim 72, the fixture widths 24/48, a k past one KC slice with a tail. */
+    /**
+     * n, k, m: odd sizes, the SigLIP head dim 72, the fixture widths 24/48, k cut into several slices with a
+     * tail (4304 and 4103 for F32 and F16, 4700 also for BF16, whose slices are twice as long).
+     */
     static final int[][] SHAPES = {
         {1, 1, 1}, {2, 3, 1}, {3, 7, 5}, {5, 24, 9}, {7, 48, 13}, {4, 72, 3}, {6, 4304, 10}, {9, 16, 66}, {5, 4103, 6}, {13, 33, 70},
+        {3, 4700, 5},
     };
+
+    @Test
+    void sliceLengthsCoverKInEqualSlicesWithinTheByteBudget() {
+        for (int bytes : new int[] {1, 2, 4}) {
+            int unit = Matmul.SLICE_UNIT;
+            assertEquals(0, unit % Simd.L, "slices are whole vectors");
+            assertEquals(0, unit % dev.paligemma.core.Q8.BLOCK, "slices are whole Q8 blocks");
+            {
+                for (int k = 1; k <= 40_000; k += k < 300 ? 1 : 97) {
+                    int len = Matmul.sliceLength(k, bytes);
+                    int max = Matmul.SLICE_BYTES / bytes / unit * unit;
+                    String at = "k=" + k + " bytes=" + bytes + ": " + len;
+                    if (k <= max) {
+                        assertEquals(k, len, at);
+                        continue;
+                    }
+                    assertEquals(0, len % unit, at);
+                    assertTrue(len <= max, at);
+                    int slices = (k + len - 1) / len;
+                    // as few slices as the budget allows, and the last one not a short remainder
+                    assertEquals((k + max - 1) / max, slices, at);
+                    assertTrue(k - (slices - 1) * len > len - unit * slices, at);
+                }
+            }
+        }
+        assertEquals(2304, Matmul.sliceLength(2304, 2), "Gemma 2 width, BF16: one slice");
+        assertEquals(2304, Matmul.sliceLength(2304, 4), "Gemma 2 width, F32: one slice");
+        assertEquals(4608, Matmul.sliceLength(9216, 2), "Gemma 2 MLP, BF16: two equal slices");
+        assertEquals(4096, Matmul.sliceLength(16384, 2), "Gemma MLP, BF16: four equal slices");
+        assertEquals(2176, Matmul.sliceLength(4304, 4), "SigLIP MLP, F32: two slices of whole Q8 blocks");
+    }
 
     @ParameterizedTest(name = "scalar={0}")
     @ValueSource(booleans = {false, true})
