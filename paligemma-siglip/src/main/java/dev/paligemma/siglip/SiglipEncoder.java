@@ -124,7 +124,7 @@ public final class SiglipEncoder {
         float[] mlp = new float[Math.multiplyExact(rows, config.intermediateSize())];
         float eps = (float) config.layerNormEps();
         float scale = (float) (1.0 / Math.sqrt(config.headDim()));
-        float[][] padded = paddedHeads(batch, config.numAttentionHeads(), n, config.headDim());
+        float[][] buffers = attentionBuffers(batch, config.numAttentionHeads(), n, config.headDim());
         for (int li = 0; li < layers.size(); li++) {
             SiglipLayer l = layers.get(li);
             layerNorm(x, normed, rows, l.norm1Weight(), l.norm1Bias(), eps);
@@ -133,7 +133,7 @@ public final class SiglipEncoder {
             linear(normed, rows, h, l.vWeight(), l.vBias(), v);
             // Scaling q (rows x h) once is cheaper than scaling every score (rows x n per head).
             scaleAll(q, scale);
-            attention(q, k, v, attn, batch, n, h, config.numAttentionHeads(), config.headDim(), padded);
+            attention(q, k, v, attn, batch, n, h, config.numAttentionHeads(), config.headDim(), buffers);
             linear(attn, rows, h, l.outWeight(), l.outBias(), proj);
             addAll(x, proj);
             layerNorm(x, normed, rows, l.norm2Weight(), l.norm2Bias(), eps);
@@ -206,69 +206,71 @@ public final class SiglipEncoder {
      * Full bidirectional multi-head attention within each image. Each task owns one (image, head, query
      * block) and writes a disjoint slice of {@code out}, so tasks need no coordination.
      *
-     * <p>When the head size is not a whole number of vectors (So400m: 72 = 4.5 vectors of 16 floats) the
-     * heads are first copied into zero-padded rows ({@code padded}, 80 floats): otherwise both products end
-     * every output in a scalar loop, which took about a third of the encoder's time at 448 px (1024 patches).
-     * The zero columns add nothing to the scores, and their outputs are dropped.
+     * <p>Both products are broadcast products ({@link Matmul#matmulPlain}: vectors along the output row, no
+     * lane sums). For the scores each head's keys are first transposed into {@code buffers[0]} ({@code [hd, n]}),
+     * so the keys run along the vectors: as dot products (4x4 tiles over k = 80, then 16 lane sums per tile)
+     * the scores took ~15 % of the encoder's time at 448 px for ~7 % of its multiply-adds. When the head size
+     * is not a whole number of vectors (So400m: 72 = 4.5 vectors of 16 floats) values and outputs go through
+     * zero-padded rows ({@code buffers[1]}, {@code buffers[2]}, 80 floats): otherwise every weighted-value row
+     * ends in a scalar loop. The zero columns' outputs are dropped.
      */
     static void attention(float[] q, float[] k, float[] v, float[] out, int batch, int n, int h, int heads, int hd,
-                          float[][] padded) {
+                          float[][] buffers) {
         int blocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        if (padded == null) {
-            Parallel.forEach(batch * heads * blocks, task -> {
-                int g = task / blocks;
-                int r0 = (task % blocks) * QUERY_BLOCK;
-                int base = (g / heads) * n * h + (g % heads) * hd;
-                queryBlock(q, k, v, out, base, h, hd, r0, Math.min(QUERY_BLOCK, n - r0), n);
-            });
-            return;
-        }
-        int hp = Matmul.vectorPadded(hd);
-        float[] qp = padded[0], kp = padded[1], vp = padded[2], op = padded[3];
-        // one task per (image, head): rows of that head, head-major, each hp floats (tails stay zero)
+        float[] keysT = buffers[0], vp = buffers[1], op = buffers[2];
+        int hp = vp == null ? hd : Matmul.vectorPadded(hd);
+        // one task per (image, head): its keys transposed, its value rows padded
         Parallel.forEach(batch * heads, g -> {
             int src = (g / heads) * n * h + (g % heads) * hd;
+            int t = g * hd * n;
             for (int r = 0; r < n; r++) {
-                System.arraycopy(q, src + r * h, qp, (g * n + r) * hp, hd);
-                System.arraycopy(k, src + r * h, kp, (g * n + r) * hp, hd);
-                System.arraycopy(v, src + r * h, vp, (g * n + r) * hp, hd);
+                int row = src + r * h;
+                for (int p = 0; p < hd; p++) {
+                    keysT[t + p * n + r] = k[row + p];
+                }
+                if (vp != null) {
+                    System.arraycopy(v, row, vp, (g * n + r) * hp, hd);
+                }
             }
         });
         Parallel.forEach(batch * heads * blocks, task -> {
             int g = task / blocks;
             int r0 = (task % blocks) * QUERY_BLOCK;
-            queryBlock(qp, kp, vp, op, g * n * hp, hp, hp, r0, Math.min(QUERY_BLOCK, n - r0), n);
-        });
-        Parallel.forEach(batch * heads, g -> {
-            int dst = (g / heads) * n * h + (g % heads) * hd;
-            for (int r = 0; r < n; r++) {
-                System.arraycopy(op, (g * n + r) * hp, out, dst + r * h, hd);
+            int len = Math.min(QUERY_BLOCK, n - r0);
+            int base = (g / heads) * n * h + (g % heads) * hd;
+            float[] scores = ThreadBuffer.SCORES.get(len * n);
+            Matmul.matmulPlain(q, base + r0 * h, h, keysT, g * hd * n, n, scores, 0, n, len, n, hd);
+            for (int i = 0; i < len; i++) {
+                Activations.softmax(scores, i * n, n);
+            }
+            if (vp == null) {
+                Matmul.matmulPlain(scores, 0, n, v, base, h, out, base + r0 * h, h, len, hd, n);
+            } else {
+                Matmul.matmulPlain(scores, 0, n, vp, g * n * hp, hp, op, (g * n + r0) * hp, hp, len, hp, n);
             }
         });
+        if (op != null) {
+            Parallel.forEach(batch * heads, g -> {
+                int dst = (g / heads) * n * h + (g % heads) * hd;
+                for (int r = 0; r < n; r++) {
+                    System.arraycopy(op, (g * n + r) * hp, out, dst + r * h, hd);
+                }
+            });
+        }
     }
 
     /**
-     * Query rows {@code [r0, r0 + len)} of one head against its {@code n} keys and values: the head's rows start
-     * at {@code base}, {@code ld} floats apart, each {@code width} floats wide.
+     * The buffers {@link #attention} reuses across layers: every head's keys transposed, then the zero-padded
+     * value and output rows, which are null when the head size is whole vectors.
      */
-    private static void queryBlock(float[] q, float[] k, float[] v, float[] out, int base, int ld, int width,
-                                   int r0, int len, int n) {
-        float[] scores = ThreadBuffer.SCORES.get(len * n);
-        Matmul.matmulTransposed(q, base + r0 * ld, ld, k, base, ld, scores, 0, n, len, n, width);
-        for (int i = 0; i < len; i++) {
-            Activations.softmax(scores, i * n, n);
-        }
-        Matmul.matmulPlain(scores, 0, n, v, base, ld, out, base + r0 * ld, ld, len, width, n);
-    }
-
-    /** The four zero-padded head buffers {@link #attention} needs, or null when the head size is whole vectors. */
-    static float[][] paddedHeads(int batch, int heads, int n, int hd) {
+    static float[][] attentionBuffers(int batch, int heads, int n, int hd) {
+        int size = Math.multiplyExact(Math.multiplyExact(batch * heads, n), hd);
         int hp = Matmul.vectorPadded(hd);
         if (hp == hd) {
-            return null;
+            return new float[][] {new float[size], null, null};
         }
-        int size = Math.multiplyExact(Math.multiplyExact(batch * heads, n), hp);
-        return new float[][] {new float[size], new float[size], new float[size], new float[size]};
+        int padded = Math.multiplyExact(Math.multiplyExact(batch * heads, n), hp);
+        return new float[][] {new float[size], new float[padded], new float[padded]};
     }
 
     /** {@code out = x w^T + bias}. */

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The encoder's attention against a double-precision reference, for a head size that is whole vectors and for
- * So400m's 72, which goes through the zero-padded head buffers (the fixtures' tiny towers have head size 16).
+ * So400m's 72, whose values go through the zero-padded buffers (the fixtures' tiny towers have head size 16).
  */
 class SiglipAttentionTest {
     /** softmax(q k^T) v per image and head, in double; q is already scaled. */
@@ -57,8 +57,8 @@ class SiglipAttentionTest {
             v[i] = (float) r.nextGaussian();
         }
         float[] out = new float[q.length];
-        float[][] padded = SiglipEncoder.paddedHeads(batch, heads, n, hd);
-        SiglipEncoder.attention(q, k, v, out, batch, n, h, heads, hd, padded);
+        float[][] buffers = SiglipEncoder.attentionBuffers(batch, heads, n, hd);
+        SiglipEncoder.attention(q, k, v, out, batch, n, h, heads, hd, buffers);
         double[] want = reference(q, k, v, batch, n, h, heads, hd);
         for (int i = 0; i < out.length; i++) {
             // float32 softmax and products over n <= 300 terms of size ~1: errors well under 1e-5
@@ -70,14 +70,14 @@ class SiglipAttentionTest {
     void oddHeadSizesGoThroughPaddedBuffers() {
         // So400m's head size (padded with 16-lane vectors); 76 is padded with 8- and 16-lane vectors alike.
         // 300 patches span several query blocks; 2 images share the buffers
-        assertNotNull(SiglipEncoder.paddedHeads(1, 2, 4, 76), "76 floats are not whole vectors");
+        assertNotNull(SiglipEncoder.attentionBuffers(1, 2, 4, 76)[1], "76 floats are not whole vectors");
         check(2, 72, 300, 2);
         check(3, 76, 17, 1);
     }
 
     @Test
     void wholeVectorHeadSizeIsUnpadded() {
-        assertNull(SiglipEncoder.paddedHeads(1, 2, 4, 64), "64 floats are whole 8- or 16-lane vectors");
+        assertNull(SiglipEncoder.attentionBuffers(1, 2, 4, 64)[1], "64 floats are whole 8- or 16-lane vectors");
         check(2, 64, 150, 1);
     }
 }
