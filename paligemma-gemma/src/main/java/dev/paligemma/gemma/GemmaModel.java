@@ -333,6 +333,7 @@ public final class GemmaModel {
         float[] v = new float[n * kvDim];
         float[] att = new float[n * qDim];
         float[] o = new float[n * h];
+        float[] keysT = new float[kvHeads * headDim * Matmul.vectorPadded(n)];
         // the MLP's chunk buffers, reused by every layer (a chunk's rows are fully rewritten before use)
         int chunk = Math.min(MLP_CHUNK, n);
         float[][] mlp = {new float[chunk * h], new float[chunk * intermediate], new float[chunk * intermediate],
@@ -353,7 +354,7 @@ public final class GemmaModel {
                 Rope.apply(k, i * kvDim, kvHeads, headDim, i, config.ropeTheta());
             }
             cache.store(l, 0, k, 0, v, 0, n);
-            prefixAttention(q, k, v, att, n);
+            prefixAttention(q, k, v, keysT, att, n);
             Matmul.matmul(att, n, qDim, w.o(), o);
             if (config.isGemma2()) {
                 normRows(o, 0, n, w.postAttentionNorm());
@@ -382,26 +383,41 @@ public final class GemmaModel {
         }
     }
 
-    /** Bidirectional attention of the prefix over itself, as GEMMs, parallel over (head, query block). */
-    private void prefixAttention(float[] q, float[] k, float[] v, float[] att, int n) {
+    /**
+     * Bidirectional attention of the prefix over itself, parallel over (head, query block). Both products are
+     * broadcast products ({@link Matmul#matmulPlain}, vectors along the output row, no lane sums): each KV head's
+     * keys are transposed first into {@code keysT} ({@code [headDim, np]}, np = n rounded up to whole vectors, the
+     * extra columns zero and their scores ignored), so the scores run along the keys.
+     */
+    private void prefixAttention(float[] q, float[] k, float[] v, float[] keysT, float[] att, int n) {
         int blocks = (n + ATTENTION_BLOCK - 1) / ATTENTION_BLOCK;
         int group = heads / kvHeads;
+        int np = Matmul.vectorPadded(n);
         float cap = (float) config.attnLogitSoftcapping();
+        Parallel.forEach(kvHeads, kvh -> {
+            int t = kvh * headDim * np;
+            for (int r = 0; r < n; r++) {
+                int row = r * kvDim + kvh * headDim;
+                for (int p = 0; p < headDim; p++) {
+                    keysT[t + p * np + r] = k[row + p];
+                }
+            }
+        });
         Parallel.forEach(heads * blocks, t -> {
             int head = t / blocks;
             int r0 = (t % blocks) * ATTENTION_BLOCK;
             int rows = Math.min(ATTENTION_BLOCK, n - r0);
             int kvh = head / group;
-            float[] s = ThreadBuffer.SCORES.get(rows * n);
-            Matmul.matmulTransposed(q, r0 * qDim + head * headDim, qDim, k, kvh * headDim, kvDim, s, 0, n, rows, n, headDim);
-            Activations.scale(s, 0, rows * n, attentionScale);
-            if (cap > 0) {
-                Activations.softcap(s, 0, rows * n, cap);
-            }
+            float[] s = ThreadBuffer.SCORES.get(rows * np);
+            Matmul.matmulPlain(q, r0 * qDim + head * headDim, qDim, keysT, kvh * headDim * np, np, s, 0, np, rows, np, headDim);
             for (int i = 0; i < rows; i++) {
-                Activations.softmax(s, i * n, n);
+                Activations.scale(s, i * np, n, attentionScale);
+                if (cap > 0) {
+                    Activations.softcap(s, i * np, n, cap);
+                }
+                Activations.softmax(s, i * np, n);
             }
-            Matmul.matmulPlain(s, 0, n, v, kvh * headDim, kvDim, att, r0 * qDim + head * headDim, qDim, rows, headDim, n);
+            Matmul.matmulPlain(s, 0, np, v, kvh * headDim, kvDim, att, r0 * qDim + head * headDim, qDim, rows, headDim, n);
         });
     }
 
