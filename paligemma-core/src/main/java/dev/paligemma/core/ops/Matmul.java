@@ -1,7 +1,11 @@
 package dev.paligemma.core.ops;
 
+import static dev.paligemma.core.ops.Simd.B;
 import static dev.paligemma.core.ops.Simd.F;
+import static dev.paligemma.core.ops.Simd.I;
 import static dev.paligemma.core.ops.Simd.L;
+import static dev.paligemma.core.ops.Simd.LE;
+import static dev.paligemma.core.ops.Simd.S;
 
 import dev.paligemma.core.DType;
 import dev.paligemma.core.InvalidArgumentException;
@@ -11,7 +15,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Matrix products. Weights are checkpoint tensors in their row-major {@code [m, k]} layout (F32, BF16 or
@@ -27,6 +35,13 @@ import jdk.incubator.vector.FloatVector;
  * thread streams a contiguous row block one row at a time, a single sequential stream the hardware
  * prefetcher follows (four rows per pass made four interleaved streams that restart every row: 14 against
  * 27 GB/s per core at k = 2304), except for rows longer than {@link #SINGLE_ROW_MAX_K}.
+ *
+ * <p>The kernels write each weight load and its widening out in place, from the Vector API's own methods,
+ * instead of calling a small helper: C2 inlines those unconditionally, but may refuse a helper at one call site
+ * of a big unrolled loop, and then its vector result is boxed and every live register spilled around the call,
+ * every iteration. That happened to one of the eight Q8 loads of {@link #rowsQ8Wide} in some JVMs and not in
+ * others (seen in the disassembly), and a paligemma2-3b-224 Q8 decode step took 102 to 200 ms from one run of the
+ * same jar to the next.
  */
 public final class Matmul {
     /** Weight rows per parallel task in {@link #matmul}. */
@@ -462,22 +477,22 @@ public final class Matmul {
             FloatVector v2 = FloatVector.fromArray(F, x, x2 + p);
             FloatVector v3 = FloatVector.fromArray(F, x, x3 + p);
             long o = (long) p * 4;
-            FloatVector b = Simd.f32(w, w0 + o);
+            FloatVector b = FloatVector.fromMemorySegment(F, w, w0 + o, LE);
             a00 = v0.fma(b, a00);
             a10 = v1.fma(b, a10);
             a20 = v2.fma(b, a20);
             a30 = v3.fma(b, a30);
-            b = Simd.f32(w, w1 + o);
+            b = FloatVector.fromMemorySegment(F, w, w1 + o, LE);
             a01 = v0.fma(b, a01);
             a11 = v1.fma(b, a11);
             a21 = v2.fma(b, a21);
             a31 = v3.fma(b, a31);
-            b = Simd.f32(w, w2 + o);
+            b = FloatVector.fromMemorySegment(F, w, w2 + o, LE);
             a02 = v0.fma(b, a02);
             a12 = v1.fma(b, a12);
             a22 = v2.fma(b, a22);
             a32 = v3.fma(b, a32);
-            b = Simd.f32(w, w3 + o);
+            b = FloatVector.fromMemorySegment(F, w, w3 + o, LE);
             a03 = v0.fma(b, a03);
             a13 = v1.fma(b, a13);
             a23 = v2.fma(b, a23);
@@ -533,7 +548,7 @@ public final class Matmul {
 
     /**
      * {@link #tileF32} over a float array (attention operands, decoded F16 slices): the same loads and FMAs in the
-     * same order, so the same bits. Heap data must not reach {@link Simd#f32}: the JDK's segment-load code keeps
+     * same order, so the same bits. Heap data must not reach the F32 kernels' {@code FloatVector.fromMemorySegment}: the JDK's segment-load code keeps
      * one type profile for every caller, and once it has seen heap, native and mapped segments C2 compiles the
      * weight loads as megamorphic calls (the F32 model ran at 10 % of the FMA peak, 23 vs 155 GFLOP/s).
      * Rows beyond the edge repeat the last row and are not stored. */
@@ -643,11 +658,11 @@ public final class Matmul {
             int p = 0;
             for (; p + 2 * L <= pv; p += 2 * L) {
                 long o = w0 + (long) p * 4;
-                a0 = Simd.f32(w, o).fma(FloatVector.fromArray(F, x, xOff + p), a0);
-                b0 = Simd.f32(w, o + 4L * L).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
+                a0 = FloatVector.fromMemorySegment(F, w, o, LE).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                b0 = FloatVector.fromMemorySegment(F, w, o + 4L * L, LE).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
             }
             if (p < pv) {
-                a0 = Simd.f32(w, w0 + (long) p * 4).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                a0 = FloatVector.fromMemorySegment(F, w, w0 + (long) p * 4, LE).fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
             float s0 = Simd.sum(a0.add(b0));
             for (p = pv; p < k; p++) {
@@ -681,22 +696,22 @@ public final class Matmul {
             FloatVector v2 = FloatVector.fromArray(F, x, x2 + p);
             FloatVector v3 = FloatVector.fromArray(F, x, x3 + p);
             long o = (long) p * 2;
-            FloatVector b = Simd.bf16(w, w0 + o);
+            FloatVector b = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             a00 = v0.fma(b, a00);
             a10 = v1.fma(b, a10);
             a20 = v2.fma(b, a20);
             a30 = v3.fma(b, a30);
-            b = Simd.bf16(w, w1 + o);
+            b = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             a01 = v0.fma(b, a01);
             a11 = v1.fma(b, a11);
             a21 = v2.fma(b, a21);
             a31 = v3.fma(b, a31);
-            b = Simd.bf16(w, w2 + o);
+            b = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             a02 = v0.fma(b, a02);
             a12 = v1.fma(b, a12);
             a22 = v2.fma(b, a22);
             a32 = v3.fma(b, a32);
-            b = Simd.bf16(w, w3 + o);
+            b = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             a03 = v0.fma(b, a03);
             a13 = v1.fma(b, a13);
             a23 = v2.fma(b, a23);
@@ -759,11 +774,11 @@ public final class Matmul {
             int p = 0;
             for (; p + 2 * L <= pv; p += 2 * L) {
                 long o = w0 + (long) p * 2;
-                a0 = Simd.bf16(w, o).fma(FloatVector.fromArray(F, x, xOff + p), a0);
-                b0 = Simd.bf16(w, o + 2L * L).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
+                a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                b0 = ((IntVector) ShortVector.fromMemorySegment(S, w, o + 2L * L, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
             }
             if (p < pv) {
-                a0 = Simd.bf16(w, w0 + (long) p * 2).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + (long) p * 2, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
             float s0 = Simd.sum(a0.add(b0));
             for (p = pv; p < k; p++) {
@@ -787,22 +802,22 @@ public final class Matmul {
                 FloatVector u = FloatVector.fromArray(F, x, xOff + p + L);
                 long o = (long) p * 2;
                 long e = o + 2L * L;
-                a0 = Simd.bf16(w, w0 + o).fma(v, a0);
-                b0 = Simd.bf16(w, w0 + e).fma(u, b0);
-                a1 = Simd.bf16(w, w1 + o).fma(v, a1);
-                b1 = Simd.bf16(w, w1 + e).fma(u, b1);
-                a2 = Simd.bf16(w, w2 + o).fma(v, a2);
-                b2 = Simd.bf16(w, w2 + e).fma(u, b2);
-                a3 = Simd.bf16(w, w3 + o).fma(v, a3);
-                b3 = Simd.bf16(w, w3 + e).fma(u, b3);
+                a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a0);
+                b0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b0);
+                a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a1);
+                b1 = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b1);
+                a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a2);
+                b2 = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b2);
+                a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a3);
+                b3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b3);
             }
             if (p < pv) {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + p);
                 long o = (long) p * 2;
-                a0 = Simd.bf16(w, w0 + o).fma(v, a0);
-                a1 = Simd.bf16(w, w1 + o).fma(v, a1);
-                a2 = Simd.bf16(w, w2 + o).fma(v, a2);
-                a3 = Simd.bf16(w, w3 + o).fma(v, a3);
+                a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a0);
+                a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a1);
+                a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a2);
+                a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a3);
             }
             float s0 = Simd.sum(a0.add(b0)), s1 = Simd.sum(a1.add(b1)), s2 = Simd.sum(a2.add(b2)), s3 = Simd.sum(a3.add(b3));
             for (p = pv; p < k; p++) {
@@ -886,7 +901,7 @@ public final class Matmul {
             float c0 = scaleAt(sc, so + 2L * (pb / Q8.BLOCK));
             int pe = Math.min(pb + Q8.BLOCK, pv);
             for (int p = pb; p < pe; p += L) {
-                Simd.q8(w, wo + p).mul(c0).intoArray(dst, dstOff + p - p0);
+                ((FloatVector) ByteVector.fromMemorySegment(B, w, wo + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).intoArray(dst, dstOff + p - p0);
             }
         }
         for (int p = pv; p < p1; p++) {
@@ -911,11 +926,11 @@ public final class Matmul {
             int p = 0;
             for (; p < pp; p += 2 * L) {
                 float c0 = scaleAt(sc, s0 + 2L * (p / Q8.BLOCK));
-                a0 = Simd.q8(w, w0 + p).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p), a0);
-                b0 = Simd.q8(w, w0 + p + L).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
             }
             if (p < pv) {
-                a0 = Simd.q8(w, w0 + p).mul(scaleAt(sc, s0 + 2L * (p / Q8.BLOCK))).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s0 + 2L * (p / Q8.BLOCK))).fma(FloatVector.fromArray(F, x, xOff + p), a0);
             }
             float t0 = Simd.sum(a0.add(b0));
             for (p = pv; p < k; p++) {
@@ -942,22 +957,22 @@ public final class Matmul {
                 float c0 = scaleAt(sc, s0 + so), c1 = scaleAt(sc, s1 + so), c2 = scaleAt(sc, s2 + so), c3 = scaleAt(sc, s3 + so);
                 FloatVector v = FloatVector.fromArray(F, x, xOff + p);
                 FloatVector u = FloatVector.fromArray(F, x, xOff + p + L);
-                a0 = Simd.q8(w, w0 + p).mul(c0).fma(v, a0);
-                b0 = Simd.q8(w, w0 + p + L).mul(c0).fma(u, b0);
-                a1 = Simd.q8(w, w1 + p).mul(c1).fma(v, a1);
-                b1 = Simd.q8(w, w1 + p + L).mul(c1).fma(u, b1);
-                a2 = Simd.q8(w, w2 + p).mul(c2).fma(v, a2);
-                b2 = Simd.q8(w, w2 + p + L).mul(c2).fma(u, b2);
-                a3 = Simd.q8(w, w3 + p).mul(c3).fma(v, a3);
-                b3 = Simd.q8(w, w3 + p + L).mul(c3).fma(u, b3);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(v, a0);
+                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(u, b0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c1).fma(v, a1);
+                b1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c1).fma(u, b1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c2).fma(v, a2);
+                b2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c2).fma(u, b2);
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(v, a3);
+                b3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(u, b3);
             }
             if (p < pv) {
                 long so = 2L * (p / Q8.BLOCK);
                 FloatVector v = FloatVector.fromArray(F, x, xOff + p);
-                a0 = Simd.q8(w, w0 + p).mul(scaleAt(sc, s0 + so)).fma(v, a0);
-                a1 = Simd.q8(w, w1 + p).mul(scaleAt(sc, s1 + so)).fma(v, a1);
-                a2 = Simd.q8(w, w2 + p).mul(scaleAt(sc, s2 + so)).fma(v, a2);
-                a3 = Simd.q8(w, w3 + p).mul(scaleAt(sc, s3 + so)).fma(v, a3);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s0 + so)).fma(v, a0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s1 + so)).fma(v, a1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s2 + so)).fma(v, a2);
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s3 + so)).fma(v, a3);
             }
             float t0 = Simd.sum(a0.add(b0)), t1 = Simd.sum(a1.add(b1)), t2 = Simd.sum(a2.add(b2)), t3 = Simd.sum(a3.add(b3));
             for (p = pv; p < k; p++) {

@@ -3,7 +3,6 @@ package dev.paligemma.core.ops;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -54,23 +53,14 @@ final class Simd {
         return !scalar;
     }
 
-    /** {@link #L} float32 values at byte {@code off}. */
-    static FloatVector f32(MemorySegment seg, long off) {
-        return FloatVector.fromMemorySegment(F, seg, off, LE);
-    }
-
-    /** {@link #L} bfloat16 values at byte {@code off}, widened to float32 (bf16 is the top half of a float32). */
+    /**
+     * {@link #L} bfloat16 values at byte {@code off}, widened to float32 (bf16 is the top half of a float32): the
+     * reference form of the widening that {@link Matmul}'s kernels write out in place (see there why), checked
+     * for all 65536 bit patterns by {@code MatmulTest}.
+     */
     static FloatVector bf16(MemorySegment seg, long off) {
-        // must stay within C2's MaxInlineSize (35 bytecode bytes; this is 33): at a call site C2 profiles as
-        // cold (it happened to the four-row matvec loop after the vision tower ran) a bigger helper is not
-        // inlined, its FloatVector result is boxed on every call and decoding ran at half speed
         return ((IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).castShape(I, 0))
                 .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    /** {@link #L} signed bytes at byte {@code off}, converted (exactly) to float32. */
-    static FloatVector q8(MemorySegment seg, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, seg, off, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /**
