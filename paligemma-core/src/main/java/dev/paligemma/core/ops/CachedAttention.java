@@ -20,11 +20,15 @@ import jdk.incubator.vector.IntVector;
  * class, and F32 weights (mapped segments) load through {@code FloatVector}; a native segment seen at the
  * same site made those loads bimorphic and F32 matmuls 2x slower (see docs/performance.md).
  *
+ * <p>The loads are written out in place, not called through a helper: C2 may refuse to inline a helper at one
+ * site of a big loop and then boxes its vector result every iteration (see {@link Matmul}).
+ *
  * <p>Deterministic like every kernel here: fixed lane order, lanewise operations only.
  */
 public final class CachedAttention {
     /** Native order, as the cache is written. */
     private static final ValueLayout.OfFloat NATIVE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private CachedAttention() {
     }
@@ -42,7 +46,7 @@ public final class CachedAttention {
             if (dv > 0) {
                 FloatVector acc = FloatVector.zero(F);
                 for (int p = 0; p < dv; p += L) {
-                    acc = FloatVector.fromArray(F, q, qOff + p).fma(load(kv, row + 4L * p), acc);
+                    acc = FloatVector.fromArray(F, q, qOff + p).fma(IntVector.fromMemorySegment(I, kv, row + 4L * p, NATIVE).reinterpretAsFloats(), acc);
                 }
                 dot = Simd.sum(acc);
             }
@@ -80,7 +84,7 @@ public final class CachedAttention {
             long row = base + j * stride;
             FloatVector a0 = FloatVector.zero(F), a1 = a0;
             for (int p = 0; p < dv; p += L) {
-                FloatVector k = load(kv, row + 4L * p);
+                FloatVector k = IntVector.fromMemorySegment(I, kv, row + 4L * p, NATIVE).reinterpretAsFloats();
                 a0 = FloatVector.fromArray(F, q, q0 + p).fma(k, a0);
                 a1 = FloatVector.fromArray(F, q, q1 + p).fma(k, a1);
             }
@@ -124,8 +128,8 @@ public final class CachedAttention {
             long col = base + 4L * p;
             for (int j = 0; j < span; j++) {
                 long o = col + j * stride;
-                FloatVector v0 = load(kv, o);
-                FloatVector v1 = load(kv, o + 4L * L);
+                FloatVector v0 = IntVector.fromMemorySegment(I, kv, o, NATIVE).reinterpretAsFloats();
+                FloatVector v1 = IntVector.fromMemorySegment(I, kv, o + 4L * L, NATIVE).reinterpretAsFloats();
                 float c = w[w0 + j];
                 float e = w[w1 + j];
                 a0 = v0.mul(c).add(a0);
@@ -166,10 +170,10 @@ public final class CachedAttention {
                 for (int j = 0; j < span; j++) {
                     long o = col + j * stride;
                     float c = w[wOff + j];
-                    a0 = load(kv, o).mul(c).add(a0);
-                    a1 = load(kv, o + 4L * L).mul(c).add(a1);
-                    a2 = load(kv, o + 8L * L).mul(c).add(a2);
-                    a3 = load(kv, o + 12L * L).mul(c).add(a3);
+                    a0 = IntVector.fromMemorySegment(I, kv, o, NATIVE).reinterpretAsFloats().mul(c).add(a0);
+                    a1 = IntVector.fromMemorySegment(I, kv, o + 4L * L, NATIVE).reinterpretAsFloats().mul(c).add(a1);
+                    a2 = IntVector.fromMemorySegment(I, kv, o + 8L * L, NATIVE).reinterpretAsFloats().mul(c).add(a2);
+                    a3 = IntVector.fromMemorySegment(I, kv, o + 12L * L, NATIVE).reinterpretAsFloats().mul(c).add(a3);
                 }
                 a0.intoArray(out, oOff + p);
                 a1.intoArray(out, oOff + p + L);
@@ -179,7 +183,7 @@ public final class CachedAttention {
             for (; p + L <= d; p += L) {
                 FloatVector a0 = FloatVector.zero(F);
                 for (int j = 0; j < span; j++) {
-                    a0 = load(kv, base + 4L * p + j * stride).mul(w[wOff + j]).add(a0);
+                    a0 = IntVector.fromMemorySegment(I, kv, base + 4L * p + j * stride, NATIVE).reinterpretAsFloats().mul(w[wOff + j]).add(a0);
                 }
                 a0.intoArray(out, oOff + p);
             }
@@ -191,9 +195,5 @@ public final class CachedAttention {
             }
             out[oOff + p] = acc;
         }
-    }
-
-    private static FloatVector load(MemorySegment kv, long off) {
-        return IntVector.fromMemorySegment(I, kv, off, ByteOrder.nativeOrder()).reinterpretAsFloats();
     }
 }
