@@ -394,15 +394,7 @@ public final class GemmaModel {
         int group = heads / kvHeads;
         int np = Matmul.vectorPadded(n);
         float cap = (float) config.attnLogitSoftcapping();
-        Parallel.forEach(kvHeads, kvh -> {
-            int t = kvh * headDim * np;
-            for (int r = 0; r < n; r++) {
-                int row = r * kvDim + kvh * headDim;
-                for (int p = 0; p < headDim; p++) {
-                    keysT[t + p * np + r] = k[row + p];
-                }
-            }
-        });
+        Parallel.forEach(kvHeads, kvh -> Matmul.transpose(k, kvh * headDim, kvDim, n, headDim, keysT, kvh * headDim * np, np));
         Parallel.forEach(heads * blocks, t -> {
             int head = t / blocks;
             int r0 = (t % blocks) * ATTENTION_BLOCK;

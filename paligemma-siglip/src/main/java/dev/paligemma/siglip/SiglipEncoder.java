@@ -222,14 +222,10 @@ public final class SiglipEncoder {
         // one task per (image, head): its keys transposed, its value rows padded
         Parallel.forEach(batch * heads, g -> {
             int src = (g / heads) * n * h + (g % heads) * hd;
-            int t = g * hd * n;
-            for (int r = 0; r < n; r++) {
-                int row = src + r * h;
-                for (int p = 0; p < hd; p++) {
-                    keysT[t + p * n + r] = k[row + p];
-                }
-                if (vp != null) {
-                    System.arraycopy(v, row, vp, (g * n + r) * hp, hd);
+            Matmul.transpose(k, src, h, n, hd, keysT, g * hd * n, n);
+            if (vp != null) {
+                for (int r = 0; r < n; r++) {
+                    System.arraycopy(v, src + r * h, vp, (g * n + r) * hp, hd);
                 }
             }
         });

@@ -221,7 +221,21 @@ public final class Matmul {
     }
 
     /**
-     * Plain float32 product, for attention-weighted values:
+     * {@code t[tOff + c*ldt + r] = a[aOff + r*lda + c]} for r in [0,rows), c in [0,cols): a block of rows
+     * transposed, so that a product against it can run as {@link #matmulPlain} (the attention scores against
+     * one head's keys).
+     */
+    public static void transpose(float[] a, int aOff, int lda, int rows, int cols, float[] t, int tOff, int ldt) {
+        for (int r = 0; r < rows; r++) {
+            int row = aOff + r * lda;
+            for (int c = 0; c < cols; c++) {
+                t[tOff + c * ldt + r] = a[row + c];
+            }
+        }
+    }
+
+    /**
+     * Plain float32 product, for attention-weighted values and scores:
      * {@code c[cOff + i*ldc + j] = sum_p a[aOff + i*lda + p] * b[bOff + p*ldb + j]}, i in [0,n), j in [0,m), p in [0,k).
      */
     public static void matmulPlain(float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -361,7 +375,6 @@ public final class Matmul {
         }
     }
 
-    /** Per-thread room for a tile's 16 accumulators, summed in a fixed order by {@link Simd#sum(float[], int)}. */
     /** A tile's 16 accumulators as stored lanes, then their 16 sums ({@link Simd#sums16}). */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L + 16]);
 

@@ -32,6 +32,24 @@ class MatmulTest {
     };
 
     @Test
+    void transposeMovesEachElementOfTheBlockAndNothingElse() {
+        Random r = new Random(7);
+        int rows = 5, cols = 3, lda = 7, aOff = 2, ldt = 8, tOff = 1;
+        float[] a = Ref.random(r, aOff + rows * lda);
+        float[] t = new float[tOff + cols * ldt];
+        java.util.Arrays.fill(t, Float.NaN);
+        Matmul.transpose(a, aOff, lda, rows, cols, t, tOff, ldt);
+        for (int i = 0; i < t.length; i++) {
+            int c = (i - tOff) / ldt, row = (i - tOff) % ldt;
+            if (i >= tOff && row < rows) {
+                assertEquals(a[aOff + row * lda + c], t[i], "t[" + i + "]");
+            } else {
+                assertTrue(Float.isNaN(t[i]), "t[" + i + "] outside the block was written");
+            }
+        }
+    }
+
+    @Test
     void sliceLengthsCoverKInEqualSlicesWithinTheByteBudget() {
         for (int bytes : new int[] {1, 2, 4}) {
             int unit = Matmul.SLICE_UNIT;
