@@ -216,15 +216,18 @@ final class Simd {
     /**
      * e^x per lane within 2 ulp, from exactly rounded lanewise ops only, bit-identical to {@link #expScalar}.
      * x = n ln2 + r; e^r by polynomial; 2^n applied as two exact power-of-two factors so results that
-     * are subnormal round once. NaN stays NaN, -inf gives 0, +inf gives +inf.
+     * are subnormal round once. NaN stays NaN, -inf gives 0, +inf gives +inf. Constants are broadcast in
+     * place here and in {@link #expShiftedSum} and {@link #tanh}: through a one-line helper returning the
+     * vector, C2 sometimes left the call in, and every call then allocated a box (a Q8 decode step of the tiny
+     * fixture allocated 11.5 KB in {@code DecodeAllocationTest}).
      */
     static FloatVector exp(FloatVector x) {
         x = x.max(EXP_LO).min(EXP_HI);
         FloatVector t = x.fma(LOG2E, ROUND);
         FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(c(-LN2_HI), x);
-        r = n.fma(c(-LN2_LO), r);
-        FloatVector p = r.fma(P0, P1).fma(r, c(P2)).fma(r, c(P3)).fma(r, c(P4)).fma(r, c(P5));
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3)).fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5));
         FloatVector y = p.fma(r.mul(r), r).add(1f);
         IntVector ni = t.reinterpretAsInts().sub(ROUND_BITS);
         IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
@@ -247,9 +250,9 @@ final class Simd {
             FloatVector x = FloatVector.fromArray(F, a, i).sub(shift).max(EXP_LO).min(EXP_HI);
             FloatVector t = x.fma(LOG2E, ROUND);
             FloatVector n = t.sub(ROUND);
-            FloatVector r = n.fma(c(-LN2_HI), x);
-            r = n.fma(c(-LN2_LO), r);
-            FloatVector p = r.fma(P0, P1).fma(r, c(P2)).fma(r, c(P3)).fma(r, c(P4)).fma(r, c(P5));
+            FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
+            r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+            FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2)).fma(r, FloatVector.broadcast(F, P3)).fma(r, FloatVector.broadcast(F, P4)).fma(r, FloatVector.broadcast(F, P5));
             FloatVector y = p.fma(r.mul(r), r).add(1f);
             IntVector ni = t.reinterpretAsInts().sub(ROUND_BITS);
             IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
@@ -263,10 +266,6 @@ final class Simd {
         float[] t = SUM_LANES.get();
         acc.intoArray(t, 0);
         return sum(t, 0);
-    }
-
-    private static FloatVector c(float v) {
-        return FloatVector.broadcast(F, v);
     }
 
     /** The scalar twin of {@link #exp}: the same operations in the same order, so the same bits. */
@@ -297,7 +296,7 @@ final class Simd {
     static FloatVector tanh(FloatVector y) {
         FloatVector a = y.abs();
         FloatVector z = a.mul(a);
-        FloatVector small = z.fma(Q0, Q1).fma(z, c(Q2)).fma(z, c(Q3)).fma(z, c(Q4)).mul(z).fma(a, a);
+        FloatVector small = z.fma(Q0, Q1).fma(z, FloatVector.broadcast(F, Q2)).fma(z, FloatVector.broadcast(F, Q3)).fma(z, FloatVector.broadcast(F, Q4)).mul(z).fma(a, a);
         FloatVector e = exp(a.mul(-2f));
         FloatVector large = FloatVector.broadcast(F, 1f).sub(e).div(e.add(1f));
         VectorMask<Float> isSmall = a.lt(TANH_SMALL);
