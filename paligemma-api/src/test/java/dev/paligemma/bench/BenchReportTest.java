@@ -23,7 +23,7 @@ class BenchReportTest {
         // the weights themselves;
         // 100 GFLOP vision in 1000 ms and 400 GFLOP prefill of 200 tokens in 2000 ms against a 400 GFLOP/s peak
         return new BenchReport("tiny", "bf16", 2, true, "test cpu", 3_000_000_000L, 1_000_000_000L, 0,
-                new MachineLimits(20, 400, 512, 2), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, 2.0, 8.0,
+                new MachineLimits(20, 400, 512, 2), List.of(new MachineLimits(20, 300, 512, 2), new MachineLimits(15, 400, 512, 2)), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, 2.0, 8.0,
                 2048L << 20, 16384L << 20, 100L << 20, 50L << 20, 1000L << 20);
     }
 
@@ -49,6 +49,18 @@ class BenchReportTest {
         assertEquals(2048.0, num(m, "peak_rss_mb"), 1e-9);
         assertEquals(100.0, num(m, "prefill_tokens_per_s"), 1e-9);
         assertEquals("tiny", m.get("model"));
+        // each measurement of the limits, the fractions above read against their best
+        assertEquals(List.of(20.0, 15.0), ((List<?>) m.get("bandwidth_gb_per_s_runs")).stream().map(o -> ((Number) o).doubleValue()).toList());
+        assertEquals(List.of(300.0, 400.0), ((List<?>) m.get("fma_peak_gflops_runs")).stream().map(o -> ((Number) o).doubleValue()).toList());
+    }
+
+    @Test
+    void limitsAreTheBestOfEachMeasurement() {
+        MachineLimits best = MachineLimits.best(List.of(new MachineLimits(27.1, 117, 512, 2), new MachineLimits(25.0, 233, 512, 2)));
+        assertEquals(27.1, best.bandwidthGbPerS());
+        assertEquals(233, best.fmaPeakGflops());
+        assertEquals(512, best.vectorBits());
+        assertThrows(IllegalArgumentException.class, () -> MachineLimits.best(List.of()));
     }
 
     @Test
@@ -58,6 +70,7 @@ class BenchReportTest {
         assertTrue(table.contains("| streaming the decoder weights | 8.0 GB/s | decode 63 % of it |"), table);
         assertTrue(table.contains("| prefill, 200 tokens | 2000 ms, 100.0 tokens/s, 200.0 GFLOP/s | 50 % of FMA peak |"), table);
         assertTrue(table.contains("| peak RSS (VmHWM) | 2048 MB | 13 % of RAM |"), table);
+        assertTrue(table.contains("| memory bandwidth (limit) | 20.0 GB/s | best of 20.0, 15.0 |"), table);
     }
 
     @Test
