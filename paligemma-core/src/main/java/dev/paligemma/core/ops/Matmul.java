@@ -163,7 +163,9 @@ public final class Matmul {
         MemorySegment seg = w.segment();
         DType dt = w.dtype();
         long ldw = (long) k * dt.byteSize();
-        boolean wide = k > SINGLE_ROW_MAX_K;
+        // the four-row kernels take whole vector pairs only: their tails made them big enough that C2 ran out of
+        // inlining budget (see rowsQ8Wide)
+        boolean wide = k > SINGLE_ROW_MAX_K && k % (2 * L) == 0;
         if (dt == DType.Q8) {
             MemorySegment sc = w.scales();
             long lds = 2 * Q8.blocks(k);
@@ -801,16 +803,19 @@ public final class Matmul {
         }
     }
 
-    /** Rows {@code [r0, r1)} with Bf16 weights four per pass, for rows longer than {@link #SINGLE_ROW_MAX_K}; same bits as {@link #rowsBf16}. */
+    /**
+     * Rows {@code [r0, r1)} with Bf16 weights four per pass, for rows longer than {@link #SINGLE_ROW_MAX_K} made of
+     * whole vector pairs ({@code k % (2L) == 0}); same bits as {@link #rowsBf16}. Written as small as the four
+     * streams allow, for the reason given at {@link #rowsQ8Wide}.
+     */
     static void rowsBf16Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, int r0, int r1, float[] out, int outOff) {
-        int pv = k / L * L;
+        float[] lanes = LANES.get();
         int j = r0;
         for (; j + 4 <= r1; j += 4) {
             long w0 = j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            int p = 0;
-            for (; p + 2 * L <= pv; p += 2 * L) {
+            for (int p = 0; p < k; p += 2 * L) {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + p);
                 FloatVector u = FloatVector.fromArray(F, x, xOff + p + L);
                 long o = (long) p * 2;
@@ -824,29 +829,25 @@ public final class Matmul {
                 a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a3);
                 b3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b3);
             }
-            if (p < pv) {
-                FloatVector v = FloatVector.fromArray(F, x, xOff + p);
-                long o = (long) p * 2;
-                a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a0);
-                a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a1);
-                a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a2);
-                a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a3);
-            }
-            float s0 = Simd.sum(a0.add(b0)), s1 = Simd.sum(a1.add(b1)), s2 = Simd.sum(a2.add(b2)), s3 = Simd.sum(a3.add(b3));
-            for (p = pv; p < k; p++) {
-                float v = x[xOff + p];
-                long o = (long) p * 2;
-                s0 += v * getBf16(w, w0 + o);
-                s1 += v * getBf16(w, w1 + o);
-                s2 += v * getBf16(w, w2 + o);
-                s3 += v * getBf16(w, w3 + o);
-            }
-            out[outOff + j] = s0;
-            out[outOff + j + 1] = s1;
-            out[outOff + j + 2] = s2;
-            out[outOff + j + 3] = s3;
+            a0.add(b0).intoArray(lanes, 0);
+            a1.add(b1).intoArray(lanes, L);
+            a2.add(b2).intoArray(lanes, 2 * L);
+            a3.add(b3).intoArray(lanes, 3 * L);
+            sums4(lanes, out, outOff + j);
         }
         rowsBf16(x, xOff, k, w, 0, ldw, j, r1, out, outOff);
+    }
+
+    /**
+     * {@code out[at..at+4)} = {@link Simd#sum} of each of the four vectors stored at {@code lanes[0..4L)}: the
+     * four-row kernels store their row totals and sum them here, so no vector crosses a call and the kernels
+     * stay within C2's inlining budget. Same order as {@code Simd.sum(vector)}, so the same bits.
+     */
+    static void sums4(float[] lanes, float[] out, int at) {
+        out[at] = Simd.sum(lanes, 0);
+        out[at + 1] = Simd.sum(lanes, L);
+        out[at + 2] = Simd.sum(lanes, 2 * L);
+        out[at + 3] = Simd.sum(lanes, 3 * L);
     }
 
     // ---- Q8: int8 values times a float16 scale per block of Q8.BLOCK along k. A Q8 weight q*s is exact in
@@ -953,19 +954,24 @@ public final class Matmul {
         }
     }
 
-    /** Rows {@code [r0, r1)} with Q8 weights four per pass, for rows longer than {@link #SINGLE_ROW_MAX_K}; same bits as {@link #rowsQ8}. */
+    /**
+     * Rows {@code [r0, r1)} with Q8 weights four per pass, for rows longer than {@link #SINGLE_ROW_MAX_K} made of
+     * whole vector pairs ({@code k % (2L) == 0}); same bits as {@link #rowsQ8}. Kept small on purpose: with
+     * vector and scalar tails and four inlined {@link Simd#sum} calls, C2 ran out of its inlining budget
+     * ({@code NodeCountInliningCutoff}) in every JVM, and in JVMs that had encoded an image first it ran out inside
+     * the loop too, leaving {@code fromArray} and {@code fma} as calls that box a vector each: 5 MB of garbage and
+     * 40-60 ms more per paligemma2 Q8 decode step (130-147 against 104-114 ms without the image).
+     */
     static void rowsQ8Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
                            int r0, int r1, float[] out, int outOff) {
-        int pv = k / L * L;
-        int pp = k / (2 * L) * (2 * L);
+        float[] lanes = LANES.get();
         int j = r0;
         for (; j + 4 <= r1; j += 4) {
             long w0 = j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
             long s0 = j * lds, s1 = s0 + lds, s2 = s1 + lds, s3 = s2 + lds;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            int p = 0;
-            for (; p < pp; p += 2 * L) {
+            for (int p = 0; p < k; p += 2 * L) {
                 long so = 2L * (p / Q8.BLOCK);
                 float c0 = scaleAt(sc, s0 + so), c1 = scaleAt(sc, s1 + so), c2 = scaleAt(sc, s2 + so), c3 = scaleAt(sc, s3 + so);
                 FloatVector v = FloatVector.fromArray(F, x, xOff + p);
@@ -979,26 +985,11 @@ public final class Matmul {
                 a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(v, a3);
                 b3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(u, b3);
             }
-            if (p < pv) {
-                long so = 2L * (p / Q8.BLOCK);
-                FloatVector v = FloatVector.fromArray(F, x, xOff + p);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s0 + so)).fma(v, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s1 + so)).fma(v, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s2 + so)).fma(v, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scaleAt(sc, s3 + so)).fma(v, a3);
-            }
-            float t0 = Simd.sum(a0.add(b0)), t1 = Simd.sum(a1.add(b1)), t2 = Simd.sum(a2.add(b2)), t3 = Simd.sum(a3.add(b3));
-            for (p = pv; p < k; p++) {
-                float v = x[xOff + p];
-                t0 += v * getQ8(w, w0 + p, sc, s0, p);
-                t1 += v * getQ8(w, w1 + p, sc, s1, p);
-                t2 += v * getQ8(w, w2 + p, sc, s2, p);
-                t3 += v * getQ8(w, w3 + p, sc, s3, p);
-            }
-            out[outOff + j] = t0;
-            out[outOff + j + 1] = t1;
-            out[outOff + j + 2] = t2;
-            out[outOff + j + 3] = t3;
+            a0.add(b0).intoArray(lanes, 0);
+            a1.add(b1).intoArray(lanes, L);
+            a2.add(b2).intoArray(lanes, 2 * L);
+            a3.add(b3).intoArray(lanes, 3 * L);
+            sums4(lanes, out, outOff + j);
         }
         rowsQ8(x, xOff, k, w, ldw, sc, lds, j, r1, out, outOff);
     }

@@ -39,12 +39,15 @@ final class KernelOutputs {
             Matmul.matvec(xv, 3, w, c, 2);
             out.put("matvec " + dt, c);
         }
-        // BF16 rows longer than Matmul.SINGLE_ROW_MAX_K take the four-rows-per-pass kernel
-        Tensor wide = Ref.weight(DType.BF16, mv, 4304, Ref.random(r, mv * 4304));
-        float[] xw = Ref.random(r, 4304 + 3);
-        float[] cw = new float[mv + 2];
-        Matmul.matvec(xw, 3, wide, cw, 2);
-        out.put("matvec BF16 k4304", cw);
+        // BF16 rows longer than Matmul.SINGLE_ROW_MAX_K take the four-rows-per-pass kernel when they are whole
+        // vector pairs (4352 = 136 x 32), the one-row kernel otherwise (4304)
+        for (int kw : new int[] {4304, 4352}) {
+            Tensor wide = Ref.weight(DType.BF16, mv, kw, Ref.random(r, mv * kw));
+            float[] xw = Ref.random(r, kw + 3);
+            float[] cw = new float[mv + 2];
+            Matmul.matvec(xw, 3, wide, cw, 2);
+            out.put("matvec BF16 k" + kw, cw);
+        }
         // decode attention over an off-heap cache (head size 256 or 72: vector tail)
         int span = large ? 300 : 11;
         int hd = large ? 256 : 72; // head size, also for RoPE below
@@ -58,12 +61,13 @@ final class KernelOutputs {
         float[] oa = new float[hd];
         CachedAttention.weightedSum(sa, 0, cache, 4L * hd, 8L * hd, span, hd, oa, 0);
         out.put("cached weighted sum", oa);
-        // Q8: k not a multiple of the block (2100 = 65 x 32 + 20, 301, 4304 = 134 x 32 + 16, 72)
+        // Q8: k not a multiple of the block (2100 = 65 x 32 + 20, 301, 4304 = 134 x 32 + 16, 72); 4352 takes the
+        // four-rows-per-pass kernel
         Tensor wq = dev.paligemma.core.Q8.quantize(Ref.weight(DType.F32, m, k, Ref.random(r, m * k)), java.lang.foreign.Arena.ofAuto());
         float[] cq = new float[n * m];
         Matmul.matmul(x, n, k, wq, cq);
         out.put("matmul Q8", cq);
-        for (int kq : new int[] {kv, 4304, 72}) {
+        for (int kq : new int[] {kv, 4304, 4352, 72}) {
             Tensor wv = dev.paligemma.core.Q8.quantize(Ref.weight(DType.BF16, mv, kq, Ref.random(r, mv * kq)),
                     java.lang.foreign.Arena.ofAuto());
             float[] xq = Ref.random(r, kq + 3);

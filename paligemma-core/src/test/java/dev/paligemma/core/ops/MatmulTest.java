@@ -112,7 +112,7 @@ class MatmulTest {
     void matvecEveryDtypeWithOffsets(boolean scalar) {
         Random r = new Random(2);
         for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
-            for (int[] s : new int[][] {{1, 1}, {7, 3}, {24, 5}, {48, 9}, {72, 7}, {4304, 11}, {2048, 300}, {17, 1031}}) {
+            for (int[] s : new int[][] {{1, 1}, {7, 3}, {24, 5}, {48, 9}, {72, 7}, {4304, 11}, {4352, 11}, {2048, 300}, {17, 1031}}) {
                 int k = s[0], m = s[1];
                 float[] x = Ref.random(r, k + 3);
                 float[] wv = Ref.random(r, m * k);

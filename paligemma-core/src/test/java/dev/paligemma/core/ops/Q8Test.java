@@ -147,7 +147,9 @@ class Q8Test {
     void matvecMatchesDoubleReferenceAndFloatWeights() {
         Random r = new Random(11);
         for (boolean scalar : new boolean[] {false, true}) {
-            for (int k : new int[] {1, 31, 32, 72, 301, 4304}) {
+            // 4352: whole vector pairs beyond Matmul.SINGLE_ROW_MAX_K, the four-rows-per-pass kernel (with m = 5
+            // and 37 also its leftover rows); 4304 goes one row at a time
+            for (int k : new int[] {1, 31, 32, 72, 301, 4304, 4352}) {
                 for (int m : new int[] {1, 5, 37}) {
                     float[] wf = gaussianBlocks(r, m, k);
                     Tensor wb = Ref.weight(DType.BF16, m, k, wf);
