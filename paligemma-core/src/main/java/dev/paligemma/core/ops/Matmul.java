@@ -34,7 +34,7 @@ import jdk.incubator.vector.VectorOperators;
  * which makes each weight byte come from memory once. {@link #matvec} (decoding) is bandwidth-bound: each
  * thread streams a contiguous row block one row at a time, a single sequential stream the hardware
  * prefetcher follows (four rows per pass made four interleaved streams that restart every row: 14 against
- * 27 GB/s per core at k = 2304), except for rows longer than {@link #SINGLE_ROW_MAX_K}.
+ * 27 GB/s per core at k = 2304), except for the long rows of {@link #fourRowsPerPass}.
  *
  * <p>The kernels write each weight load and its widening out in place, from the Vector API's own methods,
  * instead of calling a small helper: C2 inlines those unconditionally, but may refuse a helper at one call site
@@ -65,6 +65,16 @@ public final class Matmul {
      * single-row method C2 compiled the four-row loop 5x slower.
      */
     static final int SINGLE_ROW_MAX_K = 4096;
+
+    /**
+     * Whether {@link #rowsOf} takes rows of length k four per pass: longer than {@link #SINGLE_ROW_MAX_K} and made
+     * of whole vector pairs (every real shape). The four-row kernels have no tails: with them they were big
+     * enough that C2 ran out of inlining budget (see {@link #rowsQ8Wide}); other lengths go one row at a time,
+     * with the same bits.
+     */
+    static boolean fourRowsPerPass(int k) {
+        return k > SINGLE_ROW_MAX_K && k % (2 * L) == 0;
+    }
     /** Weight bytes per matvec chunk, so a small product does not pay for waking workers. */
     static final long MATVEC_CHUNK_BYTES = 1L << 16;
 
@@ -157,15 +167,13 @@ public final class Matmul {
 
     /**
      * Output rows {@code [r0, r1)} of {@code w * x} for any weight type: the kernel behind {@link #matvec} and
-     * {@link MatvecPlan}. Rows longer than {@link #SINGLE_ROW_MAX_K} go four per pass, shorter ones one at a time.
+     * {@link MatvecPlan}. Long rows ({@link #fourRowsPerPass}) go four per pass, others one at a time.
      */
     static void rowsOf(float[] x, int xOff, int k, Tensor w, int r0, int r1, float[] out, int outOff, boolean vector) {
         MemorySegment seg = w.segment();
         DType dt = w.dtype();
         long ldw = (long) k * dt.byteSize();
-        // the four-row kernels take whole vector pairs only: their tails made them big enough that C2 ran out of
-        // inlining budget (see rowsQ8Wide)
-        boolean wide = k > SINGLE_ROW_MAX_K && k % (2 * L) == 0;
+        boolean wide = fourRowsPerPass(k);
         if (dt == DType.Q8) {
             MemorySegment sc = w.scales();
             long lds = 2 * Q8.blocks(k);
@@ -804,9 +812,8 @@ public final class Matmul {
     }
 
     /**
-     * Rows {@code [r0, r1)} with Bf16 weights four per pass, for rows longer than {@link #SINGLE_ROW_MAX_K} made of
-     * whole vector pairs ({@code k % (2L) == 0}); same bits as {@link #rowsBf16}. Written as small as the four
-     * streams allow, for the reason given at {@link #rowsQ8Wide}.
+     * Rows {@code [r0, r1)} with Bf16 weights four per pass, for the k of {@link #fourRowsPerPass}; same bits as
+     * {@link #rowsBf16}. Written as small as the four streams allow, for the reason given at {@link #rowsQ8Wide}.
      */
     static void rowsBf16Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, int r0, int r1, float[] out, int outOff) {
         float[] lanes = LANES.get();
@@ -955,11 +962,10 @@ public final class Matmul {
     }
 
     /**
-     * Rows {@code [r0, r1)} with Q8 weights four per pass, for rows longer than {@link #SINGLE_ROW_MAX_K} made of
-     * whole vector pairs ({@code k % (2L) == 0}); same bits as {@link #rowsQ8}. Kept small on purpose: with
-     * vector and scalar tails and four inlined {@link Simd#sum} calls, C2 ran out of its inlining budget
-     * ({@code NodeCountInliningCutoff}) in every JVM, and in JVMs that had encoded an image first it ran out inside
-     * the loop too, leaving {@code fromArray} and {@code fma} as calls that box a vector each: 5 MB of garbage and
+     * Rows {@code [r0, r1)} with Q8 weights four per pass, for the k of {@link #fourRowsPerPass}; same bits as
+     * {@link #rowsQ8}. Kept small on purpose: with vector and scalar tails and four inlined {@link Simd#sum}
+     * calls, C2 ran out of its inlining budget ({@code NodeCountInliningCutoff}) in every JVM, and in JVMs that
+     * had encoded an image first it ran out inside the loop too, leaving {@code fromArray} and {@code fma} as calls that box a vector each: 5 MB of garbage and
      * 40-60 ms more per paligemma2 Q8 decode step (130-147 against 104-114 ms without the image).
      */
     static void rowsQ8Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,

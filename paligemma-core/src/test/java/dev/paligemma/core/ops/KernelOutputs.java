@@ -40,7 +40,7 @@ final class KernelOutputs {
             out.put("matvec " + dt, c);
         }
         // BF16 rows longer than Matmul.SINGLE_ROW_MAX_K take the four-rows-per-pass kernel when they are whole
-        // vector pairs (4352 = 136 x 32), the one-row kernel otherwise (4304)
+        // vector pairs (4352 = 136 x 32), the one-row kernel otherwise (4304 with 512-bit vectors)
         for (int kw : new int[] {4304, 4352}) {
             Tensor wide = Ref.weight(DType.BF16, mv, kw, Ref.random(r, mv * kw));
             float[] xw = Ref.random(r, kw + 3);

@@ -148,7 +148,7 @@ class Q8Test {
         Random r = new Random(11);
         for (boolean scalar : new boolean[] {false, true}) {
             // 4352: whole vector pairs beyond Matmul.SINGLE_ROW_MAX_K, the four-rows-per-pass kernel (with m = 5
-            // and 37 also its leftover rows); 4304 goes one row at a time
+            // and 37 also its leftover rows); 4304 goes one row at a time with 512-bit vectors
             for (int k : new int[] {1, 31, 32, 72, 301, 4304, 4352}) {
                 for (int m : new int[] {1, 5, 37}) {
                     float[] wf = gaussianBlocks(r, m, k);
