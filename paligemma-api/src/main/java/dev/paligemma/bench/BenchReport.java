@@ -1,6 +1,7 @@
 package dev.paligemma.bench;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -38,7 +39,7 @@ import java.util.Map;
  */
 public record BenchReport(String model, String dtype, int threads, boolean quick, String machine,
                           long checkpointBytes, long decoderWeightBytes, double generateS, MachineLimits limits,
-                          java.util.List<MachineLimits> limitRuns,
+                          List<MachineLimits> limitRuns,
                           double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
                           double prefillFlop, int decodeTokens, double decodeS, double weightsReadGbPerS, long peakRssBytes, long physicalBytes,
                           long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
@@ -99,7 +100,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
                 case String s -> string(s, sb);
                 case Boolean b -> sb.append(b);
                 case Double d -> number(d, sb);
-                case java.util.List<?> list -> {
+                case List<?> list -> {
                     sb.append('[');
                     for (int i = 0; i < list.size(); i++) {
                         sb.append(i == 0 ? "" : ",");

@@ -76,28 +76,31 @@ public final class BenchmarkRunner {
         int prefillReps = options.quick() ? 1 : 2;
         int decodeTokens = options.decodeTokens();
 
-        // first, and in a child JVM: measured after the model phases (under the same load) the bandwidth came
-        // out several times lower, and in this JVM the probes' warm-up garbage grew the heap (see MachineLimits)
-        log.accept("measuring memory bandwidth and FMA peak");
-        MachineLimits limits = MachineLimits.measureInFreshJvm(streamBytes, options.quick() ? 3 : 5, log);
-        log.accept(String.format("limits: %.1f GB/s, %.1f GFLOP/s", limits.bandwidthGbPerS(), limits.fmaPeakGflops()));
+        // first, and in a child JVM: measured in this JVM after the model phases the bandwidth came out several
+        // times lower, and the probes' warm-up garbage grew this JVM's heap (see MachineLimits)
+        int probeRuns = options.quick() ? 3 : 5;
+        List<MachineLimits> limitRuns = new ArrayList<>();
+        limitRuns.add(measureLimits(streamBytes, probeRuns, log));
         MemoryStats.resetHeapPeak();
         Path q8Cache = !options.q8() ? null : options.cacheDir() != null ? options.cacheDir().resolve("q8")
                 : dev.paligemma.LoadOptions.defaults().effectiveQ8CacheDir();
         Phases m = measure(dir, q8Cache, reps, prefillReps, decodeTokens, log);
-        List<MachineLimits> limitRuns = new ArrayList<>(List.of(limits));
         if (!options.quick()) {
             // again after the model phases, so one disturbed probe does not set the limit (the model's pages
             // are unmapped by now and the child JVM measures the same way)
-            log.accept("measuring memory bandwidth and FMA peak again");
-            MachineLimits after = MachineLimits.measureInFreshJvm(streamBytes, 5, log);
-            log.accept(String.format("limits: %.1f GB/s, %.1f GFLOP/s", after.bandwidthGbPerS(), after.fmaPeakGflops()));
-            limitRuns.add(after);
+            limitRuns.add(measureLimits(streamBytes, probeRuns, log));
         }
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
                 m.checkpointBytes, m.decoderBytes, generateS, MachineLimits.best(limitRuns), limitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
                 m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.weightsReadGbPerS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
                 m.heapUsed, MemoryStats.heapMaxBytes());
+    }
+
+    private static MachineLimits measureLimits(long streamBytes, int runs, Consumer<String> log) {
+        log.accept("measuring memory bandwidth and FMA peak");
+        MachineLimits limits = MachineLimits.measureInFreshJvm(streamBytes, runs, log);
+        log.accept(String.format("limits: %.1f GB/s, %.1f GFLOP/s", limits.bandwidthGbPerS(), limits.fmaPeakGflops()));
+        return limits;
     }
 
     /** Untimed decode steps before the timed ones. */
