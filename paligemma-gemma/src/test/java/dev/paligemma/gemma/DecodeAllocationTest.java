@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.paligemma.core.Checkpoint;
+import dev.paligemma.core.DType;
 import dev.paligemma.core.config.PaliGemmaConfig;
 import dev.paligemma.core.ops.Parallel;
 import java.lang.management.ManagementFactory;
@@ -17,10 +18,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * A warmed-up decode step allocates (almost) nothing: measured with the JVM's per-thread allocation
  * counters, summed over every live thread (the caller and the kernel pool's workers), around 32 steps.
  * Sessions are repeated until the JIT has compiled the kernels (interpreted or C1-compiled Vector API code
- * allocates a box per vector operation), and the least-allocating round counts. Run for Gemma (F32) and Gemma 2 (BF16,
- * softcapping, grouped KV heads) and for the Gemma weights' Q8 copies: the Q8 row kernels are separate code, and a vector operation C2 leaves as a call allocates on every
- * row. The Q8 case first measured 11.5 KB per step: the softmax's exponential built its constants through a
- * small helper returning a vector, which C2 did not inline in that JVM (now written out, 13 bytes per step).
+ * allocates a box per vector operation), and the least-allocating round counts. Run for Gemma (F32), Gemma 2
+ * (BF16, softcapping, grouped KV heads) and the Gemma weights' Q8 copies: the Q8 row kernels are separate code,
+ * and a vector operation C2 leaves as a call allocates on every row. The Q8 case first measured 11.5 KB per
+ * step: the softmax's exponential built its constants through a small helper returning a vector, which C2 did
+ * not inline in that JVM (now written out, 13 bytes per step).
  */
 class DecodeAllocationTest {
     private static long allocatedByAllThreads(com.sun.management.ThreadMXBean mx) {
@@ -44,7 +46,7 @@ class DecodeAllocationTest {
         try (Checkpoint q8 = Checkpoint.open(Fixtures.dir("paligemma-tiny")).quantized(cache)) {
             GemmaModel model = GemmaModel.load(q8, PaliGemmaConfig.load(Fixtures.dir("paligemma-tiny")));
             long q8Matrices = q8.names().stream().filter(n -> n.endsWith("proj.weight"))
-                    .filter(n -> q8.tensor(n).dtype() == dev.paligemma.core.DType.Q8).count();
+                    .filter(n -> q8.tensor(n).dtype() == DType.Q8).count();
             assertTrue(q8Matrices >= 7, "decoder projections quantised: " + q8Matrices);
             assertWarmStepAllocatesBelowABound(model);
         }
