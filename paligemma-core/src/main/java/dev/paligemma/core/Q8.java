@@ -12,23 +12,12 @@ import java.util.Arrays;
  * {@code s = max|w| / 127} (rounded to nearest even, then raised by one half-ulp step if that rounding made
  * {@code 127 s < max|w|}) and one signed byte per element, {@code q = rint(w / s)} (round half to even), so
  * {@code |w - q s| <= s / 2}. The product {@code q s} of a 8-bit integer and an 11-bit half mantissa is
- * exact in float32, so a Q8 tensor holds exactly the float32 values {@code q s}.
+ * exact in float32, so a Q8 tensor behaves exactly like the float32 tensor of its dequantised values.
  * Storage: 1 byte per weight plus 2 bytes per block, 1.0625 bytes per weight for full blocks.
- *
- * <p>Value layout: a row's values are stored in groups of {@value #GROUP_BLOCKS} blocks ({@value #GROUP}
- * values), interleaved so that byte {@code 16 t + b} of a group holds element {@code t} of its block
- * {@code b} ({@link #position}); the values after a row's last whole group stay in order. One 16-byte load
- * then holds one element of each of 16 blocks, whose 16 scales are one vector: the decode kernel multiplies
- * by the scales once per group instead of once per value, and converts nothing else. Scales stay in row
- * order, one per block.
  */
 public final class Q8 {
     /** Elements per scale along a row. */
     public static final int BLOCK = 32;
-    /** Blocks per interleaved group of a row ({@link #position}). */
-    public static final int GROUP_BLOCKS = 16;
-    /** Elements per interleaved group of a row. */
-    public static final int GROUP = GROUP_BLOCKS * BLOCK;
 
     private static final ValueLayout.OfShort I16 = Tensor.I16;
 
@@ -38,23 +27,6 @@ public final class Q8 {
     /** Number of scale blocks in a row of {@code k} elements. */
     public static long blocks(long k) {
         return (k + BLOCK - 1) / BLOCK;
-    }
-
-    /** The leading elements of a row of {@code k} that are stored interleaved: its whole {@link #GROUP}s. */
-    public static int interleaved(int k) {
-        return k / GROUP * GROUP;
-    }
-
-    /**
-     * Where element {@code col} of a row of {@code k} elements is stored, counted from the row's first byte:
-     * element {@code t} of block {@code b} of group {@code g} at {@code g * GROUP + 16 t + b}; elements past
-     * {@link #interleaved} where they are.
-     */
-    public static int position(int col, int k) {
-        if (col >= interleaved(k)) {
-            return col;
-        }
-        return (col & -GROUP) | (col & (BLOCK - 1)) << 4 | (col >> 5) & (GROUP_BLOCKS - 1);
     }
 
     /** Whether the kernels may use a quantised copy of this tensor: a rank-2 float matrix. */
@@ -75,10 +47,6 @@ public final class Q8 {
         long count = Tensor.elementCount(shape);
         long rows = shape[0];
         long k = rows == 0 ? 0 : count / rows;
-        if (k > Integer.MAX_VALUE) {
-            throw new CheckpointException(source + ": Q8 tensor '" + name + "' " + Arrays.toString(shape) + " has rows of "
-                    + k + " elements, more than a Q8 row can hold");
-        }
         long expected = Math.multiplyExact(Math.multiplyExact(rows, blocks(k)), 2);
         if (scales.byteSize() != expected) {
             throw new CheckpointException(source + ": Q8 tensor '" + name + "' " + Arrays.toString(shape) + " has "
@@ -111,8 +79,7 @@ public final class Q8 {
     }
 
     /**
-     * Quantises one row: {@code q[0..row.length)} in the stored order ({@link #position}) and
-     * {@code scales[0..blocks(row.length))} (float16 bits).
+     * Quantises one row: {@code q[0..row.length)} and {@code scales[0..blocks(row.length))} (float16 bits).
      *
      * @throws CheckpointException naming {@code t} if the row holds a NaN or infinity, or a block is too
      *                             large for a float16 scale
@@ -138,7 +105,7 @@ public final class Q8 {
             scales[b] = h;
             float s = Float.float16ToFloat(h);
             for (int p = p0; p < p1; p++) {
-                q[position(p, k)] = s == 0 ? 0 : (byte) Math.rint(row[p] / s);
+                q[p] = s == 0 ? 0 : (byte) Math.rint(row[p] / s);
             }
         }
     }

@@ -17,19 +17,15 @@ import java.util.Map;
 /**
  * The Q8 copy of a checkpoint's weight matrices, kept as a safetensors file
  * {@code <root>/<hash of the checkpoint directory>/model.q8.safetensors} so later loads map it instead of
- * quantising again. Each quantised matrix {@code name} is stored as an {@code I8} tensor {@code name} (its values
- * in {@link Q8}'s interleaved order, so it is not the matrix read row by row) and an {@code F16} tensor
- * {@code name.q8_scales} ({@code [rows, blocks]}); {@code __metadata__} marks the format, version, block size
- * and layout and records every source weight file's name, size and modification time. A cache whose record
- * differs from the files now on disk (or from this version: version 1 stored values in row order), or that
- * lacks a tensor or has another shape, is rewritten.
+ * quantising again. Each quantised matrix {@code name} is stored as an {@code I8} tensor {@code name} and an
+ * {@code F16} tensor {@code name.q8_scales} ({@code [rows, blocks]}); {@code __metadata__} marks the format
+ * and block size and records every source weight file's name, size and modification time. A cache whose
+ * record differs from the files now on disk, or that lacks a tensor or has another shape, is rewritten.
  */
 final class Q8Cache {
     static final String FILE = "model.q8.safetensors";
     static final String FORMAT = "paligemma-java-q8";
-    static final String VERSION = "2";
-    /** The value order ({@link Q8#position}), recorded so a reader can tell. */
-    static final String LAYOUT = "groups of " + Q8.GROUP_BLOCKS + " blocks, element-interleaved";
+    static final String VERSION = "1";
     static final String SCALES_SUFFIX = ".q8_scales";
 
     private Q8Cache() {
@@ -116,8 +112,7 @@ final class Q8Cache {
         }
         Map<String, String> md = f.metadata();
         if (!FORMAT.equals(md.get("format")) || !VERSION.equals(md.get("version"))
-                || !String.valueOf(Q8.BLOCK).equals(md.get("block")) || !LAYOUT.equals(md.get("layout"))
-                || !sources.equals(md.get("sources"))) {
+                || !String.valueOf(Q8.BLOCK).equals(md.get("block")) || !sources.equals(md.get("sources"))) {
             return null;
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -172,7 +167,6 @@ final class Q8Cache {
         md.put("format", FORMAT);
         md.put("version", VERSION);
         md.put("block", String.valueOf(Q8.BLOCK));
-        md.put("layout", LAYOUT);
         md.put("scale_dtype", "F16");
         md.put("sources", sources);
         // a name of our own first, so two processes filling the same cache never write into one file

@@ -170,15 +170,8 @@ public final class Tensor {
             case I16 -> data.getAtIndex(I16, index);
             case I32 -> data.getAtIndex(I32, index);
             case I64 -> data.getAtIndex(I64, index);
-            case Q8 -> data.get(ValueLayout.JAVA_BYTE, q8Position(index)) * q8Scale(index);
+            case Q8 -> data.get(ValueLayout.JAVA_BYTE, index) * q8Scale(index);
         };
-    }
-
-    /** Where the Q8 value of flat element {@code index} is stored ({@link Q8#position}). */
-    private long q8Position(long index) {
-        long row = index / rowLength;
-        long col = index - row * rowLength;
-        return row * rowLength + Q8.position((int) col, (int) rowLength);
     }
 
     /** The (exactly representable) scale of the Q8 block holding flat element {@code index}. */
@@ -239,10 +232,8 @@ public final class Tensor {
                     long col = idx % rowLength;
                     int run = (int) Math.min(length - i, Math.min(Q8.BLOCK - col % Q8.BLOCK, rowLength - col));
                     float s = q8Scale(idx);
-                    long rowStart = idx - col;
                     for (int j = 0; j < run; j++) {
-                        long at = rowStart + Q8.position((int) col + j, (int) rowLength);
-                        dst[dstOffset + i + j] = data.get(ValueLayout.JAVA_BYTE, at) * s;
+                        dst[dstOffset + i + j] = data.get(ValueLayout.JAVA_BYTE, idx + j) * s;
                     }
                     i += run;
                 }

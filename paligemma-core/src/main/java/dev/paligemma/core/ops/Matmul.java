@@ -39,8 +39,8 @@ import jdk.incubator.vector.VectorOperators;
  * <p>The kernels write each weight load and its widening out in place, from the Vector API's own methods,
  * instead of calling a small helper: C2 inlines those unconditionally, but may refuse a helper at one call site
  * of a big unrolled loop, and then its vector result is boxed and every live register spilled around the call,
- * every iteration. That happened to one of the eight Q8 loads of the four-row Q8 kernel (then reading rows in
- * order) in some JVMs and not in others (seen in the disassembly), and a paligemma2-3b-224 Q8 decode step took 102 to 200 ms from one run of the
+ * every iteration. That happened to one of the eight Q8 loads of {@link #rowsQ8Wide} in some JVMs and not in
+ * others (seen in the disassembly), and a paligemma2-3b-224 Q8 decode step took 102 to 200 ms from one run of the
  * same jar to the next.
  */
 public final class Matmul {
@@ -69,7 +69,7 @@ public final class Matmul {
     /**
      * Whether {@link #rowsOf} takes rows of length k four per pass: longer than {@link #SINGLE_ROW_MAX_K} and made
      * of whole vector pairs (every real shape). The four-row kernels have no tails: with them they were big
-     * enough that C2 ran out of inlining budget (see {@link #groupsQ8Wide}); other lengths go one row at a time,
+     * enough that C2 ran out of inlining budget (see {@link #rowsQ8Wide}); other lengths go one row at a time,
      * with the same bits.
      */
     static boolean fourRowsPerPass(int k) {
@@ -112,23 +112,11 @@ public final class Matmul {
             MemorySegment sc = w.scales();
             long lds = 2 * Q8.blocks(k);
             boolean q8vector = vector && Simd.Q8_VECTOR;
-            float[] xs;
-            if (permutesQ8(k, vector)) {
-                float[] permuted = PERMUTED.get(n * k);
-                Parallel.forRange(n, (int) Math.max(1, PARALLEL_FLOPS / k), (i0, i1) -> {
-                    for (int i = i0; i < i1; i++) {
-                        permuteQ8(x, i * k, k, permuted, i * k);
-                    }
-                });
-                xs = permuted;
-            } else {
-                xs = x;
-            }
             Parallel.forEach(blocks, b -> {
                 int j0 = b * MB;
                 int j1 = Math.min(m, j0 + MB);
                 if (q8vector) {
-                    blockQ8(xs, k, n, seg, ldw, sc, lds, j0, j1, out, m);
+                    blockQ8(x, k, n, seg, ldw, sc, lds, j0, j1, out, m);
                 } else {
                     scalarQ8(x, 0, k, n, k, seg, ldw, sc, lds, j0, j1, out, 0, m);
                 }
@@ -174,22 +162,14 @@ public final class Matmul {
         long ldw = (long) k * w.dtype().byteSize();
         int grain = (int) Math.max(4, MATVEC_CHUNK_BYTES / Math.max(1, ldw));
         boolean vector = Simd.vector();
-        float[] xq = null;
-        if (w.dtype() == DType.Q8 && permutesQ8(k, vector)) {
-            xq = PERMUTED.get(k);
-            permuteQ8(x, xOffset, k, xq, 0);
-        }
-        float[] permuted = xq;
-        Parallel.forRange(m, grain, (r0, r1) -> rowsOf(x, xOffset, permuted, k, w, r0, r1, out, outOffset, vector));
+        Parallel.forRange(m, grain, (r0, r1) -> rowsOf(x, xOffset, k, w, r0, r1, out, outOffset, vector));
     }
 
     /**
      * Output rows {@code [r0, r1)} of {@code w * x} for any weight type: the kernel behind {@link #matvec} and
-     * {@link MatvecPlan}. Long rows ({@link #fourRowsPerPass}) go four per pass, others one at a time. For Q8
-     * weights where {@link #permutesQ8}, {@code xq} holds the k activations in stored order ({@link #permuteQ8});
-     * it is not read otherwise.
+     * {@link MatvecPlan}. Long rows ({@link #fourRowsPerPass}) go four per pass, others one at a time.
      */
-    static void rowsOf(float[] x, int xOff, float[] xq, int k, Tensor w, int r0, int r1, float[] out, int outOff, boolean vector) {
+    static void rowsOf(float[] x, int xOff, int k, Tensor w, int r0, int r1, float[] out, int outOff, boolean vector) {
         MemorySegment seg = w.segment();
         DType dt = w.dtype();
         long ldw = (long) k * dt.byteSize();
@@ -199,8 +179,10 @@ public final class Matmul {
             long lds = 2 * Q8.blocks(k);
             if (!vector || !Simd.Q8_VECTOR) {
                 scalarQ8(x, xOff, k, 1, k, seg, ldw, sc, lds, r0, r1, out, outOff, 0);
+            } else if (wide) {
+                rowsQ8Wide(x, xOff, k, seg, ldw, sc, lds, r0, r1, out, outOff);
             } else {
-                rowsQ8(x, xOff, xq, k, seg, ldw, sc, lds, r0, r1, out, outOff);
+                rowsQ8(x, xOff, k, seg, ldw, sc, lds, r0, r1, out, outOff);
             }
             return;
         }
@@ -302,7 +284,7 @@ public final class Matmul {
 
     /**
      * Slices are whole vectors and whole Q8 blocks (a Q8 slice is dequantised from a block start), the same for
-     * every weight type.
+     * every weight type, so a Q8 product keeps the bits of the F32 product over its dequantised weights.
      */
     static final int SLICE_UNIT = Q8.BLOCK % L == 0 ? Q8.BLOCK : L * Q8.BLOCK;
 
@@ -689,7 +671,7 @@ public final class Matmul {
      * Output rows {@code [r0, r1)} of a matrix-vector product with F32 weights, one row at a time. Every row
      * kernel here sums a row in two accumulators, vector chunks of even index in one and odd in the other
      * (one FMA chain per row was latency-bound), then their lane sum, then the scalar tail: the same order
-     * for BF16 and F16 rows (Q8 rows sum in their stored order instead, see {@link #groupsQ8}).
+     * for every weight type, so a Q8 row has the bits of the F32 row over its dequantised weights.
      */
     static void rowsF32(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
         int pv = k / L * L;
@@ -831,7 +813,7 @@ public final class Matmul {
 
     /**
      * Rows {@code [r0, r1)} with Bf16 weights four per pass, for the k of {@link #fourRowsPerPass}; same bits as
-     * {@link #rowsBf16}. Written as small as the four streams allow, for the reason given at {@link #groupsQ8Wide}.
+     * {@link #rowsBf16}. Written as small as the four streams allow, for the reason given at {@link #rowsQ8Wide}.
      */
     static void rowsBf16Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, int r0, int r1, float[] out, int outOff) {
         float[] lanes = LANES.get();
@@ -875,48 +857,16 @@ public final class Matmul {
         out[at + 3] = Simd.sum(lanes, 3 * L);
     }
 
-    // ---- Q8: int8 values times a float16 scale per block of Q8.BLOCK along k, the values of each row's whole
-    // groups of Q8.GROUP_BLOCKS blocks interleaved (Q8.position). A Q8 weight q*s is exact in float32. The scalar
-    // path multiplies in the F32 kernels' order, so it has the bits of the F32 product over the dequantised
-    // weights; the vector paths sum in the stored order instead (activations permuted to match, permuteQ8),
-    // which moves a product by float32 rounding only.
+    // ---- Q8: int8 values times a float16 scale per block of Q8.BLOCK along k. A Q8 weight q*s is exact in
+    // float32, and every loop below multiplies in the same order as the F32 kernels, so a Q8 product has the
+    // bits of the F32 product over the dequantised weights.
 
     static float scaleAt(MemorySegment sc, long off) {
         return Float.float16ToFloat(sc.get(LE_I16, off));
     }
 
-    /** Element {@code p} of the Q8 row whose values start at {@code rowOff} and scales at {@code scaleRow}. */
-    static float getQ8(MemorySegment w, long rowOff, int k, MemorySegment sc, long scaleRow, int p) {
-        return w.get(ValueLayout.JAVA_BYTE, rowOff + Q8.position(p, k)) * scaleAt(sc, scaleRow + 2L * (p / Q8.BLOCK));
-    }
-
-    /** The per-thread permuted activations of {@link #matmul} and {@link #matvec} for Q8 weights. */
-    private static final ThreadBuffer PERMUTED = new ThreadBuffer();
-
-    /**
-     * Whether Q8 products of rows of k run the vector kernels over stored order, and so need their activations
-     * in that order ({@link #permuteQ8}).
-     */
-    static boolean permutesQ8(int k, boolean vector) {
-        return vector && Simd.Q8_VECTOR && Q8.interleaved(k) > 0;
-    }
-
-    /**
-     * {@code dst[dstOff + Q8.position(p, k)] = x[xOff + p]} for {@code p < k}: activations in the stored order of
-     * a Q8 row, so that element {@code t} of the group's block {@code b} meets weight byte {@code 16 t + b}.
-     */
-    static void permuteQ8(float[] x, int xOff, int k, float[] dst, int dstOff) {
-        int gk = Q8.interleaved(k);
-        for (int g = 0; g < gk; g += Q8.GROUP) {
-            for (int b = 0; b < Q8.GROUP_BLOCKS; b++) {
-                int from = xOff + g + b * Q8.BLOCK;
-                int to = dstOff + g + b;
-                for (int t = 0; t < Q8.BLOCK; t++) {
-                    dst[to + t * Q8.GROUP_BLOCKS] = x[from + t];
-                }
-            }
-        }
-        System.arraycopy(x, xOff + gk, dst, dstOff + gk, k - gk);
+    static float getQ8(MemorySegment w, long off, MemorySegment sc, long scaleRow, int p) {
+        return w.get(ValueLayout.JAVA_BYTE, off) * scaleAt(sc, scaleRow + 2L * (p / Q8.BLOCK));
     }
 
     /** The scalar Q8 path (also used when the vector shape cannot load Q8 blocks). */
@@ -929,7 +879,7 @@ public final class Matmul {
                 int xo = xOff + i * ldx;
                 float s = 0;
                 for (int p = 0; p < k; p++) {
-                    s += x[xo + p] * getQ8(w, wo, k, sc, so, p);
+                    s += x[xo + p] * getQ8(w, wo + p, sc, so, p);
                 }
                 c[cOff + i * ldc + j] = s;
             }
@@ -937,10 +887,12 @@ public final class Matmul {
     }
 
     /**
-     * {@link #block} for Q8 weights (activations {@code x} in stored order ({@link #permuteQ8}) at offset 0 with
-     * leading dimension k, output leading dimension ldc): like F16, each block's k slice is dequantised once into
-     * a per-thread float buffer shared by all n rows and multiplied by the float32 array tile. Widening and
-     * scaling inside the 4x4 tile (the earlier form) ran at 67-75 GFLOP/s against 166 for the buffered form.
+     * {@link #block} for Q8 weights (activations at offset 0 with leading dimension k, output leading dimension
+     * ldc): like F16, each block's k slice is dequantised once into a per-thread float buffer shared by all n
+     * rows and multiplied by the float32 array tile. Widening and scaling inside the 4x4 tile (the earlier form)
+     * ran at 67-75 GFLOP/s against 166 for the buffered form. {@code q * s} is exact in float32 and the array
+     * tile has the FMA order of the F32 tile, so the bits are those of the F32 product over the dequantised
+     * weights.
      */
     static void blockQ8(float[] x, int k, int n, MemorySegment w, long ldw, MemorySegment sc, long lds,
                         int j0, int j1, float[] c, int ldc) {
@@ -957,28 +909,16 @@ public final class Matmul {
             int kc = p1 - p0;
             float[] buf = SCRATCH.get((j1 - j0) * kc);
             for (int j = j0; j < j1; j++) {
-                dequantiseQ8(w, j * ldw, k, sc, j * lds, p0, p1, buf, (j - j0) * kc);
+                dequantiseQ8(w, j * ldw, sc, j * lds, p0, p1, buf, (j - j0) * kc);
             }
             tilesDecoded(x, 0, k, n, buf, kc, j0, j1, p0, p1, c, 0, ldc, acc, lanes);
         }
     }
 
-    /**
-     * Stored elements {@code [p0, p1)} of one Q8 row (values at {@code wo}, scales at {@code so}) as float32 into
-     * {@code dst}, in stored order; p0 starts a block. In the interleaved part a vector's lanes are blocks, so
-     * it is scaled by a vector of their scales (see {@link #groupsQ8}).
-     */
-    static void dequantiseQ8(MemorySegment w, long wo, int k, MemorySegment sc, long so, int p0, int p1, float[] dst, int dstOff) {
-        int pg = Math.min(p1, Q8.interleaved(k));
-        for (int p = p0; p < pg; p += L) {
-            long sOff = so + 2L * (Q8.GROUP_BLOCKS * (p / Q8.GROUP) + p % Q8.GROUP_BLOCKS);
-            FloatVector scales = ((IntVector) ShortVector.fromMemorySegment(S, sc, sOff, LE).castShape(I, 0))
-                    .lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-            ((FloatVector) ByteVector.fromMemorySegment(B, w, wo + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(scales).intoArray(dst, dstOff + p - p0);
-        }
-        int q0 = Math.max(p0, pg);
-        int pv = q0 + (p1 - q0) / L * L;
-        for (int pb = q0; pb < pv; pb += Q8.BLOCK) {
+    /** Elements {@code [p0, p1)} of one Q8 row (values at {@code wo}, scales at {@code so}) as float32 into {@code dst}; p0 starts a block. */
+    static void dequantiseQ8(MemorySegment w, long wo, MemorySegment sc, long so, int p0, int p1, float[] dst, int dstOff) {
+        int pv = p0 + (p1 - p0) / L * L;
+        for (int pb = p0; pb < pv; pb += Q8.BLOCK) {
             float c0 = scaleAt(sc, so + 2L * (pb / Q8.BLOCK));
             int pe = Math.min(pb + Q8.BLOCK, pv);
             for (int p = pb; p < pe; p += L) {
@@ -986,151 +926,25 @@ public final class Matmul {
             }
         }
         for (int p = pv; p < p1; p++) {
-            dst[dstOff + p - p0] = getQ8(w, wo, k, sc, so, p);
+            dst[dstOff + p - p0] = getQ8(w, wo + p, sc, so, p);
         }
     }
 
     /**
-     * Output rows {@code [r0, r1)} with Q8 weights: the interleaved part by {@link #groupsQ8} (or
-     * {@link #groupsQ8Wide} for the k of {@link #fourRowsPerPass}) against {@code xq}, the activations in stored
-     * order, then the rest of each row by {@link #plainQ8}. A row's bits do not depend on which kernel took it.
+     * Output rows {@code [r0, r1)} with Q8 weights, one row at a time (order as in {@link #rowsF32}: a block of
+     * {@link Q8#BLOCK} holds an even number of vector chunks, see {@link Simd#Q8_VECTOR}).
      */
-    static void rowsQ8(float[] x, int xOff, float[] xq, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
+    static void rowsQ8(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
                        int r0, int r1, float[] out, int outOff) {
-        int gk = Q8.interleaved(k);
-        if (gk > 0) {
-            if (fourRowsPerPass(k)) {
-                groupsQ8Wide(xq, gk, w, ldw, sc, lds, r0, r1, out, outOff);
-            } else {
-                groupsQ8(xq, gk, w, ldw, sc, lds, r0, r1, out, outOff);
-            }
-        }
-        if (gk < k) {
-            plainQ8(x, xOff, gk, k, w, ldw, sc, lds, r0, r1, out, outOff, gk > 0);
-        }
-    }
-
-    /**
-     * The interleaved elements {@code [0, gk)} of Q8 rows {@code [r0, r1)}, one row at a time: {@code out[j]} = their
-     * sum against {@code xq} (stored order). Lane l of the vector at stored offset p holds block
-     * {@code p % 16 + l} of its group, so the accumulators gather each block's products unscaled (loads 0 and 2
-     * of a pass in {@code a}, 1 and 3 in {@code b}: with 8 lanes those are the two halves of the group's 16
-     * blocks) and each group ends with one FMA by its scales. Per 16 weights that leaves a widening load, a
-     * conversion and an FMA, against a further multiply and a scalar scale broadcast per block in row order:
-     * 16.5 against 19-20 Gweights/s on one Zen 4 core from L2, 26.5 against 33.4 streaming with two.
-     */
-    static void groupsQ8(float[] xq, int gk, MemorySegment w, long ldw, MemorySegment sc, long lds,
-                         int r0, int r1, float[] out, int outOff) {
-        for (int j = r0; j < r1; j++) {
-            long w0 = j * ldw;
-            long s0 = j * lds;
-            FloatVector a = FloatVector.zero(F), b = a, c0 = a, c1 = a;
-            for (int p = 0; p < gk; p += 4 * L) {
-                a = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, xq, p), a);
-                b = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, xq, p + L), b);
-                a = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, xq, p + 2 * L), a);
-                b = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, xq, p + 3 * L), b);
-                if ((p & (Q8.GROUP - 1)) == Q8.GROUP - 4 * L) {
-                    // the group's 16 scales (or the two halves, with 8 lanes), float16 to float32 exactly: scales are
-                    // finite and not negative, so shifting the bits and re-biasing by 2^112 is the whole conversion
-                    long so = s0 + 2L * Q8.GROUP_BLOCKS * (p / Q8.GROUP);
-                    c0 = a.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, so, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c0);
-                    c1 = b.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, so + 2L * (L % Q8.GROUP_BLOCKS), LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c1);
-                    a = FloatVector.zero(F);
-                    b = a;
-                }
-            }
-            out[outOff + j] = Simd.sum(c0.add(c1));
-        }
-    }
-
-    /**
-     * {@link #groupsQ8} four rows per pass, for the k of {@link #fourRowsPerPass}, with each row's accumulators in
-     * the same order, so the same bits: every activation load then serves four rows (k = 16384 from L2: 27 against
-     * 18.4 Gweights/s for four rows in row order; streaming with two cores 21 against 18.5).
-     *
-     * <p>Kept small on purpose, with no tails and no vector crossing a call (the row totals are stored and summed
-     * by {@link #sums4}): the row-order kernel before it, with vector and scalar tails and four inlined
-     * {@link Simd#sum} calls, ran out of C2's inlining budget ({@code NodeCountInliningCutoff}) in every JVM, and in
-     * JVMs that had encoded an image first inside the loop too, leaving {@code fromArray} and {@code fma} as calls
-     * that box a vector each: 5 MB of garbage and 40-60 ms more per paligemma2 Q8 decode step.
-     */
-    static void groupsQ8Wide(float[] xq, int gk, MemorySegment w, long ldw, MemorySegment sc, long lds,
-                             int r0, int r1, float[] out, int outOff) {
-        float[] lanes = LANES.get();
-        int j = r0;
-        for (; j + 4 <= r1; j += 4) {
-            long w0 = j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
-            long s0 = j * lds;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            FloatVector c00 = a0, c01 = a0, c10 = a0, c11 = a0, c20 = a0, c21 = a0, c30 = a0, c31 = a0;
-            for (int p = 0; p < gk; p += 4 * L) {
-                FloatVector x0 = FloatVector.fromArray(F, xq, p);
-                FloatVector x1 = FloatVector.fromArray(F, xq, p + L);
-                FloatVector x2 = FloatVector.fromArray(F, xq, p + 2 * L);
-                FloatVector x3 = FloatVector.fromArray(F, xq, p + 3 * L);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, a3);
-                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x1, b0);
-                b1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x1, b1);
-                b2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x1, b2);
-                b3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x1, b3);
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x2, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x2, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x2, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x2, a3);
-                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x3, b0);
-                b1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x3, b1);
-                b2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x3, b2);
-                b3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x3, b3);
-                if ((p & (Q8.GROUP - 1)) == Q8.GROUP - 4 * L) {
-                    long so = s0 + 2L * Q8.GROUP_BLOCKS * (p / Q8.GROUP);
-                    long sb = so + 2L * (L % Q8.GROUP_BLOCKS);
-                    c00 = a0.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, so, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c00);
-                    c01 = b0.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, sb, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c01);
-                    c10 = a1.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, so + lds, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c10);
-                    c11 = b1.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, sb + lds, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c11);
-                    c20 = a2.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, so + 2 * lds, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c20);
-                    c21 = b2.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, sb + 2 * lds, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c21);
-                    c30 = a3.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, so + 3 * lds, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c30);
-                    c31 = b3.fma(((IntVector) ShortVector.fromMemorySegment(S, sc, sb + 3 * lds, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f), c31);
-                    a0 = FloatVector.zero(F);
-                    a1 = a0;
-                    a2 = a0;
-                    a3 = a0;
-                    b0 = a0;
-                    b1 = a0;
-                    b2 = a0;
-                    b3 = a0;
-                }
-            }
-            c00.add(c01).intoArray(lanes, 0);
-            c10.add(c11).intoArray(lanes, L);
-            c20.add(c21).intoArray(lanes, 2 * L);
-            c30.add(c31).intoArray(lanes, 3 * L);
-            sums4(lanes, out, outOff + j);
-        }
-        groupsQ8(xq, gk, w, ldw, sc, lds, j, r1, out, outOff);
-    }
-
-    /**
-     * Elements {@code [p0, k)} of Q8 rows {@code [r0, r1)}, stored in row order (p0 = 0 or the end of the
-     * interleaved part): each vector times its block's scale, then an FMA. Adds to {@code out} if {@code add}.
-     */
-    static void plainQ8(float[] x, int xOff, int p0, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
-                        int r0, int r1, float[] out, int outOff, boolean add) {
-        int pv = p0 + (k - p0) / L * L;
-        int pp = p0 + (k - p0) / (2 * L) * (2 * L);
+        int pv = k / L * L;
+        int pp = k / (2 * L) * (2 * L);
         for (int j = r0; j < r1; j++) {
             long w0 = j * ldw;
             long s0 = j * lds;
             FloatVector a0 = FloatVector.zero(F), b0 = a0;
             // a flat loop over vector pairs (both in one block, as Q8.BLOCK % 2L == 0): a nested per-block loop
             // of one or two iterations ran 25 % slower
-            int p = p0;
+            int p = 0;
             for (; p < pp; p += 2 * L) {
                 float c0 = scaleAt(sc, s0 + 2L * (p / Q8.BLOCK));
                 a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p), a0);
@@ -1141,9 +955,48 @@ public final class Matmul {
             }
             float t0 = Simd.sum(a0.add(b0));
             for (p = pv; p < k; p++) {
-                t0 += x[xOff + p] * getQ8(w, w0, k, sc, s0, p);
+                t0 += x[xOff + p] * getQ8(w, w0 + p, sc, s0, p);
             }
-            out[outOff + j] = add ? out[outOff + j] + t0 : t0;
+            out[outOff + j] = t0;
         }
+    }
+
+    /**
+     * Rows {@code [r0, r1)} with Q8 weights four per pass, for the k of {@link #fourRowsPerPass}; same bits as
+     * {@link #rowsQ8}. Kept small on purpose: with vector and scalar tails and four inlined {@link Simd#sum}
+     * calls, C2 ran out of its inlining budget ({@code NodeCountInliningCutoff}) in every JVM, and in JVMs that
+     * had encoded an image first it ran out inside the loop too, leaving {@code fromArray} and {@code fma} as calls that box a vector each: 5 MB of garbage and
+     * 40-60 ms more per paligemma2 Q8 decode step (130-147 against 104-114 ms without the image).
+     */
+    static void rowsQ8Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
+                           int r0, int r1, float[] out, int outOff) {
+        float[] lanes = LANES.get();
+        int j = r0;
+        for (; j + 4 <= r1; j += 4) {
+            long w0 = j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
+            long s0 = j * lds, s1 = s0 + lds, s2 = s1 + lds, s3 = s2 + lds;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int p = 0; p < k; p += 2 * L) {
+                long so = 2L * (p / Q8.BLOCK);
+                float c0 = scaleAt(sc, s0 + so), c1 = scaleAt(sc, s1 + so), c2 = scaleAt(sc, s2 + so), c3 = scaleAt(sc, s3 + so);
+                FloatVector v = FloatVector.fromArray(F, x, xOff + p);
+                FloatVector u = FloatVector.fromArray(F, x, xOff + p + L);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(v, a0);
+                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(u, b0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c1).fma(v, a1);
+                b1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w1 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c1).fma(u, b1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c2).fma(v, a2);
+                b2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w2 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c2).fma(u, b2);
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(v, a3);
+                b3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w3 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(u, b3);
+            }
+            a0.add(b0).intoArray(lanes, 0);
+            a1.add(b1).intoArray(lanes, L);
+            a2.add(b2).intoArray(lanes, 2 * L);
+            a3.add(b3).intoArray(lanes, 3 * L);
+            sums4(lanes, out, outOff + j);
+        }
+        rowsQ8(x, xOff, k, w, ldw, sc, lds, j, r1, out, outOff);
     }
 }

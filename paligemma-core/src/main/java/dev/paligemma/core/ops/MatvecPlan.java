@@ -1,8 +1,6 @@
 package dev.paligemma.core.ops;
 
-import dev.paligemma.core.DType;
 import dev.paligemma.core.InvalidArgumentException;
-import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
 
 /**
@@ -24,8 +22,6 @@ public final class MatvecPlan implements Parallel.RangeBody {
     /** First concatenated row of each matrix, plus the total at the end. */
     private final int[] starts;
     private final int grain;
-    /** The activations in Q8 stored order ({@link Matmul#permuteQ8}), if a weight is Q8; else null. */
-    private final float[] xq;
     private boolean vector;
 
     /**
@@ -62,11 +58,6 @@ public final class MatvecPlan implements Parallel.RangeBody {
             throw new InvalidArgumentException("MatvecPlan: x has " + x.length + " floats, need " + k + " at offset " + xOffset);
         }
         this.grain = (int) Math.max(4, Matmul.MATVEC_CHUNK_BYTES / Math.max(1, bytesPerRow));
-        boolean q8 = false;
-        for (Tensor w : weights) {
-            q8 |= w.dtype() == DType.Q8;
-        }
-        this.xq = q8 && Q8.interleaved(k) > 0 ? new float[k] : null;
     }
 
     /** Total output rows (the concatenated matrices). */
@@ -77,9 +68,6 @@ public final class MatvecPlan implements Parallel.RangeBody {
     /** Computes every product from the current contents of {@code x}. */
     public void run() {
         vector = Simd.vector();
-        if (xq != null && Matmul.permutesQ8(k, vector)) {
-            Matmul.permuteQ8(x, xOffset, k, xq, 0);
-        }
         Parallel.forRange(rows(), grain, this);
     }
 
@@ -96,6 +84,6 @@ public final class MatvecPlan implements Parallel.RangeBody {
     }
 
     private void rows(Tensor w, int r0, int r1, float[] out) {
-        Matmul.rowsOf(x, xOffset, xq, k, w, r0, r1, out, 0, vector);
+        Matmul.rowsOf(x, xOffset, k, w, r0, r1, out, 0, vector);
     }
 }

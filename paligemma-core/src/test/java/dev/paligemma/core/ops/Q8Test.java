@@ -17,31 +17,17 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Q8 block quantisation and the Q8 kernels: the stored bytes and scales against the definition (checked
- * from the raw segments, not through the code under test, with the interleaved value order written out here
- * on its own), the kernels against a double reference of the dequantised weights (tight) and against the float
- * weights (within the quantisation bound), on odd sizes including SigLIP's 4304 (short last block) and 72, and
- * rows with whole interleaved groups of 512 plus a row-order rest (1064, 2304, 4304, 4352, 9216).
+ * from the raw segments, not through the code under test), the kernels against a double reference of the
+ * dequantised weights (tight) and against the float weights (within the quantisation bound), on odd sizes
+ * including SigLIP's 4304 (short last block) and 72.
  */
 class Q8Test {
     private static final Arena ARENA = Arena.ofAuto();
 
-    /**
-     * Byte offset of element col within its row: the row's whole groups of 16 blocks (512 elements) hold element
-     * t of block b of group g at 512 g + 16 t + b; the elements after them are in order.
-     */
-    private static long stored(long col, long k) {
-        long grouped = k - k % 512;
-        if (col >= grouped) {
-            return col;
-        }
-        long g = col / 512, b = col % 512 / 32, t = col % 32;
-        return 512 * g + 16 * t + b;
-    }
-
     /** Raw dequantised value of element (row, col), read from the segments. */
     private static double deq(Tensor t, long row, long col) {
         long k = t.dim(1);
-        byte q = t.segment().get(ValueLayout.JAVA_BYTE, row * k + stored(col, k));
+        byte q = t.segment().get(ValueLayout.JAVA_BYTE, row * k + col);
         return q * (double) scale(t, row, col);
     }
 
@@ -63,7 +49,7 @@ class Q8Test {
     @Test
     void valuesAndScalesFollowTheDefinition() {
         Random r = new Random(5);
-        for (int[] s : new int[][] {{3, 4304}, {5, 72}, {2, 1}, {2, 33}, {4, 64}, {2, 1064}, {2, 512}}) {
+        for (int[] s : new int[][] {{3, 4304}, {5, 72}, {2, 1}, {2, 33}, {4, 64}}) {
             int m = s[0], k = s[1];
             float[] w = gaussianBlocks(r, m, k);
             Tensor q = Q8.quantize(Ref.weight(DType.F32, m, k, w.clone()), ARENA);
@@ -97,58 +83,6 @@ class Q8Test {
                         assertEquals((float) deq(q, i, p), part[p + 1]);
                     }
                 }
-            }
-        }
-    }
-
-    @Test
-    void valuesOfWholeGroupsAreStoredInterleaved() {
-        // k = 1064: two groups of 16 blocks, then 40 elements (a block and a short one) in row order. Each
-        // element's value encodes where it belongs: exact small integers under a common scale of 1.
-        int k = 1064;
-        float[] w = new float[k];
-        for (int p = 0; p < k; p++) {
-            int b = p % 512 / 32, t = p % 32;
-            w[p] = p < 1024 ? (p < 512 ? 1 : -1) * (b * 8 + t % 8) : (p % 100) - 50;
-        }
-        // a 127 in every block makes every scale exactly 1
-        for (int b = 0; b * 32 < k; b++) {
-            w[Math.min(k - 1, b * 32 + 31 - b % 8 - 8 * (b % 4 == 0 ? 0 : 1))] = 127;
-        }
-        Tensor q = Q8.quantize(Tensor.ofFloats("w", new long[] {1, k}, w), ARENA);
-        byte[] raw = q.segment().toArray(ValueLayout.JAVA_BYTE);
-        for (int b = 0; b * 32 < k; b++) {
-            assertEquals(1f, scale(q, 0, b * 32L), "block " + b);
-        }
-        // element t = 5 of block 3 of group 1 (column 512 + 96 + 5) sits at byte 512 + 16 * 5 + 3
-        assertEquals((byte) w[512 + 96 + 5], raw[512 + 80 + 3]);
-        assertEquals(-(3 * 8 + 5), raw[512 + 80 + 3]);
-        // the first bytes of group 0 are element 0 of blocks 0..15
-        for (int b = 0; b < 16; b++) {
-            assertEquals((byte) w[32 * b], raw[b], "byte " + b);
-        }
-        // the rest after the groups in row order
-        for (int p = 1024; p < k; p++) {
-            assertEquals((byte) w[p], raw[p], "column " + p);
-        }
-        for (int p = 0; p < k; p++) {
-            assertEquals(stored(p, k), Q8.position(p, k), "position of column " + p);
-            assertEquals(w[p], q.getFloat(p), "column " + p);
-        }
-        assertArrayEquals(w, q.toFloatArray());
-    }
-
-    @Test
-    void activationsArePermutedToTheStoredOrder() {
-        for (int k : new int[] {40, 512, 1064, 2304}) {
-            float[] x = new float[k + 3];
-            for (int p = 0; p < x.length; p++) {
-                x[p] = p;
-            }
-            float[] dst = new float[k + 2];
-            Matmul.permuteQ8(x, 3, k, dst, 2);
-            for (int p = 0; p < k; p++) {
-                assertEquals(p + 3, dst[2 + (int) stored(p, k)], "k=" + k + " column " + p);
             }
         }
     }
@@ -213,10 +147,9 @@ class Q8Test {
     void matvecMatchesDoubleReferenceAndFloatWeights() {
         Random r = new Random(11);
         for (boolean scalar : new boolean[] {false, true}) {
-            // 4352 and 9216: whole vector pairs beyond Matmul.SINGLE_ROW_MAX_K, the four-rows-per-pass kernel (with
-            // m = 5 and 37 also its leftover rows); 4304 goes one row at a time with 512-bit vectors; 512 and up
-            // have interleaved groups, 1064, 2304, 4304 and 4352 a row-order rest after them
-            for (int k : new int[] {1, 31, 32, 72, 301, 512, 1064, 2304, 4304, 4352, 9216}) {
+            // 4352: whole vector pairs beyond Matmul.SINGLE_ROW_MAX_K, the four-rows-per-pass kernel (with m = 5
+            // and 37 also its leftover rows); 4304 goes one row at a time with 512-bit vectors
+            for (int k : new int[] {1, 31, 32, 72, 301, 4304, 4352}) {
                 for (int m : new int[] {1, 5, 37}) {
                     float[] wf = gaussianBlocks(r, m, k);
                     Tensor wb = Ref.weight(DType.BF16, m, k, wf);
@@ -238,14 +171,10 @@ class Q8Test {
                         assertTrue(Math.abs(out[1 + j] - refF) <= qbound + 1e-5 * abs,
                                 what + ": error vs float weights " + Math.abs(out[1 + j] - refF) + " > bound " + qbound);
                     }
-                    if (scalar || k < Q8.GROUP) {
-                        // the vector kernels sum interleaved groups in their stored order: equal within rounding
-                        // only (checked above), row-order rows to the bit
-                        float[] f32 = new float[m + 1];
-                        Tensor d = dequantised(q);
-                        Ref.withPath(scalar, () -> Matmul.matvec(x, 1, d, f32, 1));
-                        assertArrayEquals(f32, out, "Q8 matvec has the bits of F32 matvec over the dequantised weights");
-                    }
+                    float[] f32 = new float[m + 1];
+                    Tensor d = dequantised(q);
+                    Ref.withPath(scalar, () -> Matmul.matvec(x, 1, d, f32, 1));
+                    assertArrayEquals(f32, out, "Q8 matvec has the bits of F32 matvec over the dequantised weights");
                 }
             }
         }
@@ -255,7 +184,7 @@ class Q8Test {
     void matmulMatchesDoubleReferenceAndFloatWeights() {
         Random r = new Random(12);
         for (boolean scalar : new boolean[] {false, true}) {
-            for (int[] s : new int[][] {{5, 9, 72}, {7, 67, 4304}, {2, 13, 2100}, {4, 4, 32}, {3, 70, 33}, {6, 66, 9216}}) {
+            for (int[] s : new int[][] {{5, 9, 72}, {7, 67, 4304}, {2, 13, 2100}, {4, 4, 32}, {3, 70, 33}}) {
                 int n = s[0], m = s[1], k = s[2];
                 float[] wf = gaussianBlocks(r, m, k);
                 Tensor q = Q8.quantize(Ref.weight(DType.F16, m, k, wf), ARENA);
@@ -277,12 +206,10 @@ class Q8Test {
                         assertTrue(Math.abs(out[i * m + j] - refF) <= qbound + 1e-5 * abs, what + ": beyond quantisation bound");
                     }
                 }
-                if (scalar || k < Q8.GROUP) {
-                    float[] f32 = new float[n * m];
-                    Tensor d = dequantised(q);
-                    Ref.withPath(scalar, () -> Matmul.matmul(x, n, k, d, f32));
-                    assertArrayEquals(f32, out, "Q8 matmul has the bits of F32 matmul over the dequantised weights");
-                }
+                float[] f32 = new float[n * m];
+                Tensor d = dequantised(q);
+                Ref.withPath(scalar, () -> Matmul.matmul(x, n, k, d, f32));
+                assertArrayEquals(f32, out, "Q8 matmul has the bits of F32 matmul over the dequantised weights");
             }
         }
     }
