@@ -117,6 +117,20 @@ class Q8CacheTest {
                 assertArrayEquals(first.get(n), again.get(n), n);
             }
         }
+        // a cache of another format version is replaced, not trusted
+        byte[] bytes = Files.readAllBytes(file);
+        String header = new String(bytes, 8, Math.min(bytes.length - 8, 4096), java.nio.charset.StandardCharsets.ISO_8859_1);
+        int at = header.indexOf("\"version\":\"" + Q8Cache.VERSION + "\"");
+        assertTrue(at >= 0, header);
+        bytes[8 + at + "\"version\":\"".length()] = '0';
+        Files.write(file, bytes);
+        try (Checkpoint q = Checkpoint.open(dir).quantized(root)) {
+            try (SafetensorsFile f = SafetensorsFile.open(file)) {
+                assertEquals(Q8Cache.VERSION, f.metadata().get("version"), "other version rewritten");
+            }
+            assertArrayEquals(first.get("language_model.model.embed_tokens.weight"),
+                    q.tensor("language_model.model.embed_tokens.weight").toFloatArray());
+        }
         // a truncated cache file is replaced, not trusted
         Files.write(file, new byte[] {1, 2, 3});
         try (Checkpoint q = Checkpoint.open(dir).quantized(root)) {

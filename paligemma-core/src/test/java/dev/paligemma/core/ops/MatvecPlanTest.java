@@ -18,9 +18,10 @@ class MatvecPlanTest {
         int saved = Parallel.threads();
         Random r = new Random(8);
         try {
-            for (int k : new int[] {72, 301, 2048}) {
-                // uneven row counts so chunk boundaries fall inside matrices
-                int[] ms = {k == 2048 ? 1031 : 37, 13, 130};
+            // 4352: the four-rows-per-pass kernels (BF16 and Q8), with passes cut by the chunk boundaries
+            for (int k : new int[] {72, 301, 2048, 4352}) {
+                // uneven row counts so chunk boundaries fall inside matrices (and inside the four-row passes)
+                int[] ms = {k >= 2048 ? 1031 : 37, 13, 130};
                 DType[] types = {DType.BF16, DType.F32, DType.F16, DType.Q8};
                 for (int t = 0; t < types.length; t++) {
                     Tensor[] ws = new Tensor[3];
