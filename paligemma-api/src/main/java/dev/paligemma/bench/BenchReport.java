@@ -19,8 +19,8 @@ import java.util.Map;
  * @param decoderWeightBytes weight bytes a decode step reads: every decoder tensor, the tied embedding
  *                           counted once as the output head
  * @param generateS          seconds spent writing the synthetic checkpoint (0 when cached)
- * @param limits             the machine's ceilings the fractions are read against: the best of {@code limitRuns}
- * @param limitRuns          each measurement of the ceilings (before the model phases, and after them unless quick)
+ * @param limitRuns          each measurement of the machine's ceilings (before the model phases, and after them
+ *                           unless quick); the fractions are read against their best, {@link #limits()}
  * @param loadS              opening the checkpoint and building the vision tower and decoder
  * @param visionMs           encoding and projecting one image (best run)
  * @param visionFlop         FLOPs of that ({@link FlopCount#vision})
@@ -38,11 +38,22 @@ import java.util.Map;
  * @param heapMaxBytes       maximum heap
  */
 public record BenchReport(String model, String dtype, int threads, boolean quick, String machine,
-                          long checkpointBytes, long decoderWeightBytes, double generateS, MachineLimits limits,
-                          List<MachineLimits> limitRuns,
+                          long checkpointBytes, long decoderWeightBytes, double generateS, List<MachineLimits> limitRuns,
                           double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
                           double prefillFlop, int decodeTokens, double decodeS, double weightsReadGbPerS, long peakRssBytes, long physicalBytes,
                           long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
+
+    public BenchReport {
+        limitRuns = List.copyOf(limitRuns);
+        if (limitRuns.isEmpty()) {
+            throw new IllegalArgumentException("BenchReport: no measurement of the machine's limits");
+        }
+    }
+
+    /** The ceilings the fractions are read against: the best of {@link #limitRuns} ({@link MachineLimits#best}). */
+    public MachineLimits limits() {
+        return MachineLimits.best(limitRuns);
+    }
 
     public double visionGflops() {
         return visionFlop / (visionMs / 1e3) / 1e9;
@@ -66,7 +77,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
     }
 
     public double decodeFractionOfBandwidth() {
-        return decodeGbPerS() / limits.bandwidthGbPerS();
+        return decodeGbPerS() / limits().bandwidthGbPerS();
     }
 
     /** {@link #decodeGbPerS} against {@link #weightsReadGbPerS}. */
@@ -75,11 +86,11 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
     }
 
     public double prefillFractionOfPeak() {
-        return prefillGflops() / limits.fmaPeakGflops();
+        return prefillGflops() / limits().fmaPeakGflops();
     }
 
     public double visionFractionOfPeak() {
-        return visionGflops() / limits.fmaPeakGflops();
+        return visionGflops() / limits().fmaPeakGflops();
     }
 
     public double peakRssMb() {
@@ -119,11 +130,11 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("decode_tokens_per_s", decodeTokensPerS());
         m.put("decode_gb_per_s", decodeGbPerS());
-        m.put("bandwidth_gb_per_s", limits.bandwidthGbPerS());
+        m.put("bandwidth_gb_per_s", limits().bandwidthGbPerS());
         m.put("decode_fraction_of_bandwidth", decodeFractionOfBandwidth());
         m.put("prefill_gflops", prefillGflops());
         m.put("vision_gflops", visionGflops());
-        m.put("fma_peak_gflops", limits.fmaPeakGflops());
+        m.put("fma_peak_gflops", limits().fmaPeakGflops());
         m.put("prefill_fraction_of_peak", prefillFractionOfPeak());
         m.put("vision_fraction_of_peak", visionFractionOfPeak());
         m.put("load_s", loadS);
@@ -152,7 +163,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         m.put("heap_used_mb", heapUsedBytes / 1048576.0);
         m.put("heap_max_mb", heapMaxBytes / 1048576.0);
         m.put("heap_peak_fraction_of_max", (double) heapPeakBytes / heapMaxBytes);
-        m.put("vector_bits", limits.vectorBits());
+        m.put("vector_bits", limits().vectorBits());
         m.put("bandwidth_gb_per_s_runs", limitRuns.stream().map(MachineLimits::bandwidthGbPerS).toList());
         m.put("fma_peak_gflops_runs", limitRuns.stream().map(MachineLimits::fmaPeakGflops).toList());
         return m;
@@ -166,8 +177,8 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         sb.append(String.format(Locale.ROOT, "weights %.2f GB, read per decoded token %.2f GB%s%n", checkpointBytes / 1e9,
                 decoderWeightBytes / 1e9, generateS > 0 ? String.format(Locale.ROOT, " (generated in %.0f s)", generateS) : ""));
         sb.append("\n| measurement | figure | fraction of limit |\n|---|---|---|\n");
-        row(sb, "memory bandwidth (limit)", f("%.1f GB/s", limits.bandwidthGbPerS()), "best of " + runs(MachineLimits::bandwidthGbPerS));
-        row(sb, "FMA peak (limit)", f("%.1f GFLOP/s (%d-bit vectors)", limits.fmaPeakGflops(), limits.vectorBits()),
+        row(sb, "memory bandwidth (limit)", f("%.1f GB/s", limits().bandwidthGbPerS()), "best of " + runs(MachineLimits::bandwidthGbPerS));
+        row(sb, "FMA peak (limit)", f("%.1f GFLOP/s (%d-bit vectors)", limits().fmaPeakGflops(), limits().vectorBits()),
                 "best of " + runs(MachineLimits::fmaPeakGflops));
         row(sb, "load (open + build)", f("%.2f s", loadS), "-");
         row(sb, "vision encode, 1 image", f("%.0f ms, %.1f GFLOP/s (%.1f GFLOP)", visionMs, visionGflops(), visionFlop / 1e9),

@@ -24,8 +24,9 @@ import java.util.function.Consumer;
  * one with the real shapes, see {@link SyntheticCheckpoint}) through the real loader, then times one image
  * through the vision tower (best of 3 after a warm-up), a prefill of the image rows plus 10 text tokens (best of
  * 2), and greedy decoding of {@link BenchOptions#decodeTokens()} tokens (best of 3 runs, continuing one session
- * after untimed warm-up steps; {@code --quick}: one run of each). The machine's limits ({@link MachineLimits}) are measured
- * first, so each figure can be read as a fraction of what the hardware allows.
+ * after untimed warm-up steps; {@code --quick}: one run of each). The machine's limits ({@link MachineLimits})
+ * are measured first and, unless quick, again after the model phases, so each figure can be read as a fraction
+ * of what the hardware allows (against the better measurement of each limit).
  *
  * <p>Token ids are fed directly, so no tokenizer is needed.
  */
@@ -91,7 +92,7 @@ public final class BenchmarkRunner {
             limitRuns.add(measureLimits(streamBytes, probeRuns, log));
         }
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
-                m.checkpointBytes, m.decoderBytes, generateS, MachineLimits.best(limitRuns), limitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
+                m.checkpointBytes, m.decoderBytes, generateS, limitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
                 m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.weightsReadGbPerS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
                 m.heapUsed, MemoryStats.heapMaxBytes());
     }
