@@ -965,8 +965,9 @@ public final class Matmul {
      * Rows {@code [r0, r1)} with Q8 weights four per pass, for the k of {@link #fourRowsPerPass}; same bits as
      * {@link #rowsQ8}. Kept small on purpose: with vector and scalar tails and four inlined {@link Simd#sum}
      * calls, C2 ran out of its inlining budget ({@code NodeCountInliningCutoff}) in every JVM, and in JVMs that
-     * had encoded an image first it ran out inside the loop too, leaving {@code fromArray} and {@code fma} as calls that box a vector each: 5 MB of garbage and
-     * 40-60 ms more per paligemma2 Q8 decode step (130-147 against 104-114 ms without the image).
+     * had encoded an image first it ran out inside the loop too, leaving {@code fromArray} and {@code fma} as
+     * calls that box a vector each: 5 MB of garbage and 40-60 ms more per paligemma2 Q8 decode step (130-147
+     * against 104-114 ms without the image).
      */
     static void rowsQ8Wide(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
                            int r0, int r1, float[] out, int outOff) {
