@@ -19,6 +19,13 @@ import jdk.incubator.vector.VectorSpecies;
  * GB/s depending on where their pages landed, so the decode's fraction of the first moves with the probe's
  * luck; against the second it measures the code.
  *
+ * <p>Each pass runs one of two loop shapes, alternately, and the best pass of either is the result: four
+ * independent accumulators (four vector loads per iteration), and a single accumulator (one load per
+ * iteration). The memory's limit is the fastest rate any reader reaches, and which shape reaches it depends on
+ * the machine: on the Zen 4 guest above, the same 1 GB read at 24-28 GB/s with four accumulators and at 28-34
+ * with one, alternating in one JVM, while the BF16 decode itself read 38-44 GB/s in runs whose four-accumulator
+ * probe said 28-33 (decode fractions of 130 % and more were the symptom).
+ *
  * <p>Loads are 64-bit integer lanes: the JDK's segment-load code keeps one type profile per vector class, and
  * no model kernel loads through {@code LongVector}, so neither a native buffer nor the weights read here make
  * the kernels' own loads bimorphic.
@@ -30,9 +37,10 @@ final class StreamingRead {
     }
 
     /**
-     * Best of {@code runs} passes over {@code segments}, each split into one contiguous part per thread (part
-     * {@code i} of a segment of {@code size} bytes is {@code [size * i / t, size * (i + 1) / t)}), in GB/s. A
-     * first, untimed pass compiles the loop.
+     * Best of {@code runs} passes of each loop shape over {@code segments}, each segment split into one
+     * contiguous part per thread (part {@code i} of a segment of {@code size} bytes is
+     * {@code [size * i / t, size * (i + 1) / t)}), in GB/s. A first, untimed pass of each shape compiles its
+     * loop.
      */
     static double gbPerS(List<MemorySegment> segments, int runs) {
         int t = Parallel.threads();
@@ -43,14 +51,19 @@ final class StreamingRead {
         long[] sink = new long[t];
         double best = 0;
         for (int r = 0; r < runs + 1; r++) {
-            long t0 = System.nanoTime();
-            for (MemorySegment s : segments) {
-                long size = s.byteSize();
-                Parallel.forEach(t, i -> sink[i] += sum(s, size * i / t, size * (i + 1) / t));
-            }
-            double sec = (System.nanoTime() - t0) / 1e9;
-            if (r > 0) {
-                best = Math.max(best, total / sec / 1e9);
+            for (int shape = 0; shape < 2; shape++) {
+                boolean fourAccumulators = shape == 0;
+                long t0 = System.nanoTime();
+                for (MemorySegment s : segments) {
+                    long size = s.byteSize();
+                    Parallel.forEach(t, i -> sink[i] += fourAccumulators
+                            ? sumFour(s, size * i / t, size * (i + 1) / t)
+                            : sumOne(s, size * i / t, size * (i + 1) / t));
+                }
+                double sec = (System.nanoTime() - t0) / 1e9;
+                if (r > 0) {
+                    best = Math.max(best, total / sec / 1e9);
+                }
             }
         }
         if (sink[0] == 42) {
@@ -59,8 +72,11 @@ final class StreamingRead {
         return best;
     }
 
-    /** Bytes {@code [from, to)} summed as 64-bit lanes (a scalar loop over the bytes past the last whole vectors). */
-    private static long sum(MemorySegment s, long from, long to) {
+    /**
+     * Bytes {@code [from, to)} read with four accumulators: the lane-wise 64-bit sum of the whole vectors,
+     * XOR-reduced over lanes, plus the remaining bytes (the same value as {@link #sumOne}).
+     */
+    static long sumFour(MemorySegment s, long from, long to) {
         LongVector s0 = LongVector.zero(LS);
         LongVector s1 = s0;
         LongVector s2 = s0;
@@ -73,8 +89,27 @@ final class StreamingRead {
             s2 = s2.add(LongVector.fromMemorySegment(LS, s, o + 2L * w, ByteOrder.LITTLE_ENDIAN));
             s3 = s3.add(LongVector.fromMemorySegment(LS, s, o + 3L * w, ByteOrder.LITTLE_ENDIAN));
         }
-        long sum = s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.XOR);
-        for (; o < to; o++) {
+        for (; o + w <= to; o += w) {
+            s0 = s0.add(LongVector.fromMemorySegment(LS, s, o, ByteOrder.LITTLE_ENDIAN));
+        }
+        return s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.XOR) + tail(s, o, to);
+    }
+
+    /** Bytes {@code [from, to)} read with one accumulator, one vector load per iteration; see {@link #sumFour}. */
+    static long sumOne(MemorySegment s, long from, long to) {
+        LongVector s0 = LongVector.zero(LS);
+        int w = LS.vectorByteSize();
+        long o = from;
+        for (; o + w <= to; o += w) {
+            s0 = s0.add(LongVector.fromMemorySegment(LS, s, o, ByteOrder.LITTLE_ENDIAN));
+        }
+        return s0.reduceLanes(VectorOperators.XOR) + tail(s, o, to);
+    }
+
+    /** Bytes past the last whole vector, summed as signed values. */
+    private static long tail(MemorySegment s, long from, long to) {
+        long sum = 0;
+        for (long o = from; o < to; o++) {
             sum += s.get(ValueLayout.JAVA_BYTE, o);
         }
         return sum;
