@@ -83,40 +83,48 @@ public class PeakBenchmark {
 
     @Benchmark
     public float stream(Work work) {
-        int t = Parallel.threads();
-        float[] sink = new float[t];
-        long per = STREAM_BYTES / t / 64 * 64;
-        Parallel.forEach(t, i -> {
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            long step = 4L * F.vectorByteSize();
-            long end = (i + 1) * per;
-            for (long o = i * per; o + step <= end; o += step) {
-                s0 = s0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
-                s1 = s1.add(FloatVector.fromMemorySegment(F, buffer, o + F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
-                s2 = s2.add(FloatVector.fromMemorySegment(F, buffer, o + 2L * F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
-                s3 = s3.add(FloatVector.fromMemorySegment(F, buffer, o + 3L * F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
-            }
-            sink[i] = s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
-        });
-        work.gbytes += per * t / 1e9;
-        return sink[0];
+        return read(work, this::sumFour);
     }
 
     @Benchmark
     public float streamOne(Work work) {
+        return read(work, this::sumOne);
+    }
+
+    /** One loop shape over a part of the buffer. */
+    @FunctionalInterface
+    interface PartSum {
+        float sum(long from, long to);
+    }
+
+    /** The buffer read once by every pool thread, a contiguous part each, with {@code shape}. */
+    private float read(Work work, PartSum shape) {
         int t = Parallel.threads();
         float[] sink = new float[t];
         long per = STREAM_BYTES / t / 64 * 64;
-        Parallel.forEach(t, i -> {
-            FloatVector s0 = FloatVector.zero(F);
-            long step = F.vectorByteSize();
-            long end = (i + 1) * per;
-            for (long o = i * per; o + step <= end; o += step) {
-                s0 = s0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
-            }
-            sink[i] = s0.reduceLanes(VectorOperators.ADD);
-        });
+        Parallel.forEach(t, i -> sink[i] = shape.sum(i * per, (i + 1) * per));
         work.gbytes += per * t / 1e9;
         return sink[0];
+    }
+
+    private float sumFour(long from, long to) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        long step = 4L * F.vectorByteSize();
+        for (long o = from; o + step <= to; o += step) {
+            s0 = s0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, buffer, o + F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
+            s2 = s2.add(FloatVector.fromMemorySegment(F, buffer, o + 2L * F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
+            s3 = s3.add(FloatVector.fromMemorySegment(F, buffer, o + 3L * F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
+        }
+        return s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
+    }
+
+    private float sumOne(long from, long to) {
+        FloatVector s0 = FloatVector.zero(F);
+        long step = F.vectorByteSize();
+        for (long o = from; o + step <= to; o += step) {
+            s0 = s0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
+        }
+        return s0.reduceLanes(VectorOperators.ADD);
     }
 }
