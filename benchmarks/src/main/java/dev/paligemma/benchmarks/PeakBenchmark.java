@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * independent vector FMA chains per thread on every pool thread (GFLOP/s counter); {@code stream} sums a
  * 512 MB native buffer split over the pool (GB/s counter) with four accumulators, {@code streamOne} with one
  * (one load per iteration); the faster of the two is the best a bandwidth-bound matvec can do (which one
- * depends on the machine: on a Zen 4 guest, one accumulator read 15-20 % faster).
+ * depends on the machine: on a Zen 4 guest, one accumulator read 17-22 % faster).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)

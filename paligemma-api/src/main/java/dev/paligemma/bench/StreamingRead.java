@@ -15,14 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * A streaming vector sum over memory segments with every pool thread: the read rate of that memory. The
  * bench runs it twice: over a fresh off-heap buffer far larger than the caches ({@link MachineLimits}'
  * bandwidth), and over the decoder's own mapped weight pages after the decode, the ceiling of a decode step on
- * the memory it actually reads. On the KVM guest this was measured on, fresh buffers read either ~30 or ~55
- * GB/s depending on where their pages landed, so the decode's fraction of the first moves with the probe's
- * luck; against the second it measures the code.
+ * the memory it actually reads. On the KVM guest this was measured on, memory read ~30-35 GB/s most of the time
+ * and ~50-60 in windows of a few seconds that lift every reader at once (a host state), so a fraction moves with
+ * whether the decode and the probe ran in the same state.
  *
  * <p>Each pass runs one of two loop shapes, alternately, and the best pass of either is the result: four
  * independent accumulators (four vector loads per iteration), and a single accumulator (one load per
  * iteration). The memory's limit is the fastest rate any reader reaches, and which shape reaches it depends on
- * the machine: on the Zen 4 guest above, the same 1 GB read at 24-28 GB/s with four accumulators and at 28-34
+ * the machine: on the Zen 4 guest above, the same 1 GB read at 24-30 GB/s with four accumulators and at 28-35
  * with one, alternating in one JVM, while the BF16 decode itself read 38-44 GB/s in runs whose four-accumulator
  * probe said 28-33 (decode fractions of 130 % and more were the symptom).
  *
