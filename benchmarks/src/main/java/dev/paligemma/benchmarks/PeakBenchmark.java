@@ -4,10 +4,8 @@ import dev.paligemma.bench.MachineLimits;
 import dev.paligemma.core.ops.Parallel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -26,9 +24,10 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The machine's ceilings, so kernel figures can be read as fractions of them: {@code fma} runs 12
  * independent vector FMA chains per thread on every pool thread (GFLOP/s counter); {@code stream} sums a
- * 512 MB native buffer split over the pool (GB/s counter) with four accumulators, {@code streamOne} with one
- * (one load per iteration); the faster of the two is the best a bandwidth-bound matvec can do (which one
- * depends on the machine: on a Zen 4 guest, one accumulator read 17-22 % faster).
+ * 512 MB native buffer split over the pool (GB/s counter) with the bench probe's four-accumulator loop,
+ * {@code streamOne} with its one-accumulator loop ({@link MachineLimits#streamPart}); the faster of the two is
+ * the best a bandwidth-bound matvec can do (which one depends on the machine: on a Zen 4 guest, one accumulator
+ * read 17-22 % faster).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -82,49 +81,22 @@ public class PeakBenchmark {
     }
 
     @Benchmark
-    public float stream(Work work) {
-        return read(work, this::sumFour);
+    public long stream(Work work) {
+        return read(work, true);
     }
 
     @Benchmark
-    public float streamOne(Work work) {
-        return read(work, this::sumOne);
+    public long streamOne(Work work) {
+        return read(work, false);
     }
 
-    /** One loop shape over a part of the buffer. */
-    @FunctionalInterface
-    interface PartSum {
-        float sum(long from, long to);
-    }
-
-    /** The buffer read once by every pool thread, a contiguous part each, with {@code shape}. */
-    private float read(Work work, PartSum shape) {
+    /** The buffer read once by every pool thread, a contiguous part each, with one of the probe's loops. */
+    private long read(Work work, boolean fourAccumulators) {
         int t = Parallel.threads();
-        float[] sink = new float[t];
+        long[] sink = new long[t];
         long per = STREAM_BYTES / t / 64 * 64;
-        Parallel.forEach(t, i -> sink[i] = shape.sum(i * per, (i + 1) * per));
+        Parallel.forEach(t, i -> sink[i] = MachineLimits.streamPart(buffer, i * per, (i + 1) * per, fourAccumulators));
         work.gbytes += per * t / 1e9;
         return sink[0];
-    }
-
-    private float sumFour(long from, long to) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-        long step = 4L * F.vectorByteSize();
-        for (long o = from; o + step <= to; o += step) {
-            s0 = s0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
-            s1 = s1.add(FloatVector.fromMemorySegment(F, buffer, o + F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
-            s2 = s2.add(FloatVector.fromMemorySegment(F, buffer, o + 2L * F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
-            s3 = s3.add(FloatVector.fromMemorySegment(F, buffer, o + 3L * F.vectorByteSize(), ByteOrder.LITTLE_ENDIAN));
-        }
-        return s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
-    }
-
-    private float sumOne(long from, long to) {
-        FloatVector s0 = FloatVector.zero(F);
-        long step = F.vectorByteSize();
-        for (long o = from; o + step <= to; o += step) {
-            s0 = s0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
-        }
-        return s0.reduceLanes(VectorOperators.ADD);
     }
 }

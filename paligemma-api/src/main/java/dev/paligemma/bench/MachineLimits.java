@@ -137,6 +137,15 @@ public record MachineLimits(double bandwidthGbPerS, double fmaPeakGflops, int ve
         return best;
     }
 
+    /**
+     * One thread's part of the bandwidth probe: bytes {@code [from, to)} of {@code s} read with the probe's
+     * four-accumulator or one-accumulator loop ({@link StreamingRead}), returning their checksum. Public for
+     * the JMH {@code PeakBenchmark}, so it times the bench's own loops.
+     */
+    public static long streamPart(MemorySegment s, long from, long to, boolean fourAccumulators) {
+        return fourAccumulators ? StreamingRead.sumFour(s, from, to) : StreamingRead.sumOne(s, from, to);
+    }
+
     /** Twelve independent FMA chains in registers for {@code iterations} rounds (24 flops per lane each); the sum keeps them live. */
     public static float fmaChains(int iterations) {
         FloatVector m = FloatVector.broadcast(F, 0.999999f);
