@@ -143,6 +143,45 @@ class Q8Test {
         return Tensor.ofFloats("deq", new long[] {m, k}, v);
     }
 
+    /**
+     * The matvec kernel widens a row's half scales to floats by a bit shift and one multiply: every one of the
+     * 65536 halves must come out with the bits {@link Float#float16ToFloat} gives, from groups that start on
+     * and off a vector boundary and end in a scalar tail. Groups holding a negative half, an infinity or a NaN
+     * take the scalar conversion; one negative among positives covers that.
+     */
+    @Test
+    void scalesWidenToTheExactFloatOfEveryHalf() {
+        int n = 1 << 16;
+        MemorySegment sc = ARENA.allocate(2L * n + 64, 64);
+        for (int h = 0; h < n; h++) {
+            sc.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * h, (short) h);
+        }
+        for (int start : new int[] {0, 5}) {
+            int count = n - start - 3;
+            float[] dst = new float[count];
+            Matmul.q8Scales(sc, 2L * start, count, dst);
+            for (int i = 0; i < count; i++) {
+                short h = (short) (start + i);
+                assertEquals(Float.floatToRawIntBits(Float.float16ToFloat(h)), Float.floatToRawIntBits(dst[i]),
+                        "half 0x" + Integer.toHexString(h & 0xFFFF) + " from start " + start);
+            }
+        }
+        MemorySegment mixed = ARENA.allocate(64, 64);
+        short[] halves = new short[32];
+        for (int i = 0; i < 32; i++) {
+            halves[i] = Float.floatToFloat16(0.001f * (i + 1));
+        }
+        halves[7] = Float.floatToFloat16(-0.5f);
+        for (int i = 0; i < 32; i++) {
+            mixed.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, halves[i]);
+        }
+        float[] dst = new float[32];
+        Matmul.q8Scales(mixed, 0, 32, dst);
+        for (int i = 0; i < 32; i++) {
+            assertEquals(Float.float16ToFloat(halves[i]), dst[i], "scale " + i + " of a group with a negative one");
+        }
+    }
+
     @Test
     void matvecMatchesDoubleReferenceAndFloatWeights() {
         Random r = new Random(11);
