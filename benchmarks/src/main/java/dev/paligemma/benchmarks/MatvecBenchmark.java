@@ -1,6 +1,7 @@
 package dev.paligemma.benchmarks;
 
 import dev.paligemma.core.DType;
+import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
 import dev.paligemma.core.ops.Matmul;
 import java.lang.foreign.Arena;
@@ -21,9 +22,13 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Decoding product {@code w[m,k] * x}: the Gemma 2B down projection's shape transposed (2048 rows of 16384),
- * 64 MB in BF16, larger than the caches, so each call streams the weight from memory. The {@code gbytes}
- * counter is the achieved weight-streaming bandwidth in GB/s (JMH reports it per second).
+ * Decoding product {@code w[m,k] * x} in the Gemma 2B decoder's two row lengths: the down projection (2048
+ * rows of 16384, the four-rows-per-pass kernels) and the gate/up projection (16384 rows of 2048, one row at a
+ * time, the shape of most decode bytes). 64 MB in BF16 and 128 MB in F32, larger than the caches, so each call
+ * streams the weight from memory; 35.7 MB in Q8, not much more than a 32 MB L3, so a Q8 figure here can be
+ * helped by the cache (the decode benches of {@code ./paligemma bench} are the Q8 figures that count). The
+ * {@code gbytes} counter is the achieved weight-streaming bandwidth in
+ * GB/s, Q8 scales included (JMH reports it per second).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -32,10 +37,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx6g"})
 public class MatvecBenchmark {
-    @Param({"2048x16384"})
+    @Param({"2048x16384", "16384x2048"})
     public String shape;
 
-    @Param({"BF16", "F32"})
+    @Param({"BF16", "F32", "Q8"})
     public String dtype;
 
     float[] x;
@@ -50,8 +55,10 @@ public class MatvecBenchmark {
         int m = Integer.parseInt(d[0]);
         int k = Integer.parseInt(d[1]);
         arena = Arena.ofShared();
-        w = Weights.random(arena, DType.valueOf(dtype), m, k, 1);
-        bytes = w.segment().byteSize();
+        DType dt = DType.valueOf(dtype);
+        // Q8 is the block quantisation of BF16 weights, as --dtype q8 makes it at load
+        w = dt == DType.Q8 ? Q8.quantize(Weights.random(arena, DType.BF16, m, k, 1), arena) : Weights.random(arena, dt, m, k, 1);
+        bytes = w.segment().byteSize() + (dt == DType.Q8 ? w.scales().byteSize() : 0);
         x = Weights.activations(k, 2);
         out = new float[m];
     }
