@@ -27,8 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * time, the shape of most decode bytes). 64 MB in BF16 and 128 MB in F32, larger than the caches, so each call
  * streams the weight from memory; 35.7 MB in Q8, not much more than a 32 MB L3, so a Q8 figure here can be
  * helped by the cache (the decode benches of {@code ./paligemma bench} are the Q8 figures that count). The
- * {@code gbytes} counter is the achieved weight-streaming bandwidth in
- * GB/s, Q8 scales included (JMH reports it per second).
+ * {@code gbytes} counter is the achieved weight-streaming bandwidth in GB/s, Q8 scales included (JMH reports
+ * it per second).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
