@@ -40,6 +40,7 @@ public final class CachedAttention {
     public static void scores(float[] q, int qOff, MemorySegment kv, long base, long stride, int span, int d,
                               float[] s, int sOff) {
         int dv = Simd.vector() ? d / L * L : 0;
+        float[] t = dv > 0 ? Simd.sumLanes() : null;
         for (int j = 0; j < span; j++) {
             long row = base + j * stride;
             float dot = 0;
@@ -48,7 +49,8 @@ public final class CachedAttention {
                 for (int p = 0; p < dv; p += L) {
                     acc = FloatVector.fromArray(F, q, qOff + p).fma(IntVector.fromMemorySegment(I, kv, row + 4L * p, NATIVE).reinterpretAsFloats(), acc);
                 }
-                dot = Simd.sum(acc);
+                acc.intoArray(t, 0);
+                dot = Simd.sum(t, 0);
             }
             for (int p = dv; p < d; p++) {
                 dot += q[qOff + p] * kv.get(NATIVE_F32, row + 4L * p);
@@ -80,6 +82,7 @@ public final class CachedAttention {
     private static void scoresPair(float[] q, int q0, int q1, MemorySegment kv, long base, long stride, int span,
                                    int d, float[] s, int s0, int s1) {
         int dv = d / L * L;
+        float[] t = Simd.sumLanes();
         for (int j = 0; j < span; j++) {
             long row = base + j * stride;
             FloatVector a0 = FloatVector.zero(F), a1 = a0;
@@ -88,8 +91,10 @@ public final class CachedAttention {
                 a0 = FloatVector.fromArray(F, q, q0 + p).fma(k, a0);
                 a1 = FloatVector.fromArray(F, q, q1 + p).fma(k, a1);
             }
-            float dot0 = Simd.sum(a0);
-            float dot1 = Simd.sum(a1);
+            a0.intoArray(t, 0);
+            float dot0 = Simd.sum(t, 0);
+            a1.intoArray(t, 0);
+            float dot1 = Simd.sum(t, 0);
             for (int p = dv; p < d; p++) {
                 float k = kv.get(NATIVE_F32, row + 4L * p);
                 dot0 += q[q0 + p] * k;

@@ -173,6 +173,16 @@ final class Simd {
     private static final ThreadLocal<float[]> SUM_LANES = ThreadLocal.withInitial(() -> new float[L]);
 
     /**
+     * This thread's L-float lane buffer, for kernels that sum a vector per row: fetched once per call, then
+     * {@code v.intoArray(t, 0); sum(t, 0)} per row, the bits of {@link #sum(FloatVector)} without its
+     * thread-local lookup per row (a call C2 leaves out of line, 20-50 cycles: as much as a short row's
+     * products). Nothing that uses the buffer may run between the store and the sum.
+     */
+    static float[] sumLanes() {
+        return SUM_LANES.get();
+    }
+
+    /**
      * {@link #sum} of a vector stored at {@code t[o..o+L)}, same order and so the same bits (unrolled for 8
      * and 16 lanes; other widths overwrite the stored lanes). For kernels where in-line vector reductions would make a method too big for C2.
      */
