@@ -1,7 +1,6 @@
 package dev.paligemma.benchmarks;
 
 import dev.paligemma.core.DType;
-import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
 import dev.paligemma.core.ops.Matmul;
 import java.lang.foreign.Arena;
@@ -15,20 +14,12 @@ public final class KernelReport {
     private KernelReport() {
     }
 
-    /** Random weights; Q8 is the block quantisation of the BF16 ones. */
-    private static Tensor weights(Arena arena, DType dt, int m, int k) {
-        if (dt == DType.Q8) {
-            return Q8.quantize(Weights.random(arena, DType.BF16, m, k, 1), arena);
-        }
-        return Weights.random(arena, dt, m, k, 1);
-    }
-
     public static void main(String[] args) {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 8;
         try (Arena arena = Arena.ofShared()) {
             for (int[] s : new int[][] {{266, 2048, 16384}, {256, 1152, 4304}}) {
                 for (DType dt : new DType[] {DType.BF16, DType.F32, DType.F16, DType.Q8}) {
-                    Tensor w = weights(arena, dt, s[2], s[1]);
+                    Tensor w = Weights.random(arena, dt, s[2], s[1], 1);
                     float[] x = Weights.activations(s[0] * s[1], 2);
                     float[] out = new float[s[0] * s[2]];
                     long best = Long.MAX_VALUE;
@@ -42,7 +33,7 @@ public final class KernelReport {
                 }
             }
             for (DType dt : new DType[] {DType.BF16, DType.F32, DType.F16, DType.Q8}) {
-                Tensor w = weights(arena, dt, 2048, 16384);
+                Tensor w = Weights.random(arena, dt, 2048, 16384, 1);
                 float[] x = Weights.activations(16384, 2);
                 float[] out = new float[2048];
                 long best = Long.MAX_VALUE;
@@ -51,7 +42,7 @@ public final class KernelReport {
                     Matmul.matvec(x, 0, w, out, 0);
                     best = Math.min(best, System.nanoTime() - t0);
                 }
-                long bytes = w.segment().byteSize() + (dt == DType.Q8 ? w.scales().byteSize() : 0);
+                long bytes = Weights.bytes(w);
                 System.out.printf("matvec 2048x16384 %s: %.2f ms, %.1f GB/s (%.4f bytes/weight)%n", dt, best / 1e6,
                         bytes / (double) best, bytes / (double) w.size());
             }

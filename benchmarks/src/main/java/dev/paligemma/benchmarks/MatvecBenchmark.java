@@ -1,7 +1,6 @@
 package dev.paligemma.benchmarks;
 
 import dev.paligemma.core.DType;
-import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
 import dev.paligemma.core.ops.Matmul;
 import java.lang.foreign.Arena;
@@ -55,10 +54,8 @@ public class MatvecBenchmark {
         int m = Integer.parseInt(d[0]);
         int k = Integer.parseInt(d[1]);
         arena = Arena.ofShared();
-        DType dt = DType.valueOf(dtype);
-        // Q8 is the block quantisation of BF16 weights, as --dtype q8 makes it at load
-        w = dt == DType.Q8 ? Q8.quantize(Weights.random(arena, DType.BF16, m, k, 1), arena) : Weights.random(arena, dt, m, k, 1);
-        bytes = w.segment().byteSize() + (dt == DType.Q8 ? w.scales().byteSize() : 0);
+        w = Weights.random(arena, DType.valueOf(dtype), m, k, 1);
+        bytes = Weights.bytes(w);
         x = Weights.activations(k, 2);
         out = new float[m];
     }

@@ -1,6 +1,7 @@
 package dev.paligemma.benchmarks;
 
 import dev.paligemma.core.DType;
+import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,7 +14,11 @@ final class Weights {
     private Weights() {
     }
 
+    /** Random {@code m x k} weights of type {@code dt}; Q8 is the block quantisation of the BF16 ones, as {@code --dtype q8} makes it at load. */
     static Tensor random(Arena arena, DType dt, int m, int k, long seed) {
+        if (dt == DType.Q8) {
+            return Q8.quantize(random(arena, DType.BF16, m, k, seed), arena);
+        }
         long count = (long) m * k;
         MemorySegment seg = arena.allocate(count * dt.byteSize(), 64);
         SplittableRandom r = new SplittableRandom(seed);
@@ -29,6 +34,11 @@ final class Weights {
             }
         }
         return new Tensor("bench", dt, new long[] {m, k}, seg, "<bench>");
+    }
+
+    /** Bytes a product reads of {@code w}: its values, plus the scales of a Q8 matrix. */
+    static long bytes(Tensor w) {
+        return w.segment().byteSize() + (w.dtype() == DType.Q8 ? w.scales().byteSize() : 0);
     }
 
     static float[] activations(int n, long seed) {
