@@ -18,14 +18,17 @@ import java.util.Map;
  * The Q8 copy of a checkpoint's weight matrices, kept as a safetensors file
  * {@code <root>/<hash of the checkpoint directory>/model.q8.safetensors} so later loads map it instead of
  * quantising again. Each quantised matrix {@code name} is stored as an {@code I8} tensor {@code name} and an
- * {@code F16} tensor {@code name.q8_scales} ({@code [rows, blocks]}); {@code __metadata__} marks the format
- * and block size and records every source weight file's name, size and modification time. A cache whose
- * record differs from the files now on disk, or that lacks a tensor or has another shape, is rewritten.
+ * {@code F16} tensor {@code name.q8_scales} ({@code [rows, blocks]}); a matrix in column panels
+ * ({@link Q8#panelLength}) as {@code [panels, rows, panel length]} and {@code [panels, rows, blocks per panel]},
+ * the order its bytes are in. {@code __metadata__} marks the format, version and block size and records every
+ * source weight file's name, size and modification time. A cache whose record differs from the files now on
+ * disk, or that lacks a tensor or has another shape, is rewritten; so is one of an older version (version 1
+ * had no panels).
  */
 final class Q8Cache {
     static final String FILE = "model.q8.safetensors";
     static final String FORMAT = "paligemma-java-q8";
-    static final String VERSION = "1";
+    static final String VERSION = "2";
     static final String SCALES_SUFFIX = ".q8_scales";
 
     private Q8Cache() {
@@ -120,44 +123,61 @@ final class Q8Cache {
             Tensor src = e.getValue();
             Tensor q = f.tensors().get(e.getKey());
             Tensor s = f.tensors().get(e.getKey() + SCALES_SUFFIX);
-            long[] scaleShape = {src.dim(0), Q8.blocks(src.dim(1))};
+            long kc = Q8.panelLength(src.dim(1));
             if (q == null || s == null || q.dtype() != DType.I8 || s.dtype() != DType.F16
-                    || !Arrays.equals(q.shape(), src.shape()) || !Arrays.equals(s.shape(), scaleShape)) {
+                    || !Arrays.equals(q.shape(), valueShape(src, kc)) || !Arrays.equals(s.shape(), scaleShape(src, kc))) {
                 return null;
             }
-            out.put(e.getKey(), Q8.of(src.name(), src.shape(), q.segment(), s.segment(),
+            out.put(e.getKey(), Q8.of(src.name(), src.shape(), kc, q.segment(), s.segment(),
                     cacheFile.getFileName() + " (Q8 of " + src.source() + ")"));
         }
         return new Loaded(out, f);
     }
 
-    /** Quantises {@code selected} row by row straight into the cache file. */
+    /** The stored shape of a matrix's values: its own, or {@code [panels, rows, kc]} in panels of {@code kc}. */
+    static long[] valueShape(Tensor src, long kc) {
+        long k = src.dim(1);
+        return kc == k ? src.shape() : new long[] {k / kc, src.dim(0), kc};
+    }
+
+    /** The stored shape of a matrix's scales: {@code [rows, blocks]}, or {@code [panels, rows, blocks per panel]}. */
+    static long[] scaleShape(Tensor src, long kc) {
+        long k = src.dim(1);
+        return kc == k ? new long[] {src.dim(0), Q8.blocks(k)} : new long[] {k / kc, src.dim(0), Q8.blocks(kc)};
+    }
+
+    /** Quantises {@code selected} panel by panel, row by row, straight into the cache file. */
     static void write(Path cacheFile, String sources, Map<String, Tensor> selected) {
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : selected.entrySet()) {
             Tensor t = e.getValue();
             int m = Math.toIntExact(t.dim(0));
             int k = Math.toIntExact(t.dim(1));
-            int nb = (int) Q8.blocks(k);
+            int kc = (int) Q8.panelLength(k);
+            int nbc = (int) Q8.blocks(kc);
             // the scales are produced by the values pass and written right after it (entries go in order)
             byte[][] holder = new byte[1][];
-            entries.add(new SafetensorsWriter.Entry(e.getKey(), DType.I8, t.shape(), sink -> {
-                byte[] scaleBytes = new byte[Math.multiplyExact(m, nb * 2)];
+            entries.add(new SafetensorsWriter.Entry(e.getKey(), DType.I8, valueShape(t, kc), sink -> {
+                byte[] scaleBytes = new byte[Math.multiplyExact(Math.multiplyExact(m, (int) Q8.blocks(k)), 2)];
                 holder[0] = scaleBytes;
-                float[] row = new float[k];
-                byte[] q = new byte[k];
-                short[] s = new short[nb];
-                for (int r = 0; r < m; r++) {
-                    t.toFloats((long) r * k, row, 0, k);
-                    Q8.quantizeRow(t, row, q, s);
-                    sink.putBytes(q, 0, k);
-                    for (int b = 0; b < nb; b++) {
-                        scaleBytes[(r * nb + b) * 2] = (byte) s[b];
-                        scaleBytes[(r * nb + b) * 2 + 1] = (byte) (s[b] >> 8);
+                float[] row = new float[kc];
+                byte[] q = new byte[kc];
+                short[] s = new short[nbc];
+                int at = 0;
+                // blocks never straddle panels, so a panel's piece of a row quantises as in the whole row
+                for (int p0 = 0; p0 < k; p0 += kc) {
+                    for (int r = 0; r < m; r++) {
+                        t.toFloats((long) r * k + p0, row, 0, kc);
+                        Q8.quantizeRow(t, row, q, s);
+                        sink.putBytes(q, 0, kc);
+                        for (int b = 0; b < nbc; b++, at += 2) {
+                            scaleBytes[at] = (byte) s[b];
+                            scaleBytes[at + 1] = (byte) (s[b] >> 8);
+                        }
                     }
                 }
             }));
-            entries.add(new SafetensorsWriter.Entry(e.getKey() + SCALES_SUFFIX, DType.F16, new long[] {m, nb},
+            entries.add(new SafetensorsWriter.Entry(e.getKey() + SCALES_SUFFIX, DType.F16, scaleShape(t, kc),
                     sink -> {
                         sink.putBytes(holder[0], 0, holder[0].length);
                         holder[0] = null;

@@ -23,8 +23,10 @@ public final class Tensor {
     private final long[] shape;
     private final MemorySegment data;
     private final String source;
-    /** {@link DType#Q8} only: float16 scales, {@code [rows, Q8.blocks(rowLength)]}; null otherwise. */
+    /** {@link DType#Q8} only: float16 scales, laid out as the values (see {@link #q8PanelLength}); null otherwise. */
     private final MemorySegment scales;
+    /** {@link DType#Q8} only: elements of a row per panel (see {@link #q8PanelLength}); the row length if one panel. */
+    private final long q8Panel;
     /** Elements per row (product of the dims after the first); used to locate Q8 scales. */
     private final long rowLength;
 
@@ -36,14 +38,14 @@ public final class Tensor {
      * @param source where the bytes come from (a file name), for error messages
      */
     public Tensor(String name, DType dtype, long[] shape, MemorySegment data, String source) {
-        this(name, dtype, shape, data, null, source);
+        this(name, dtype, shape, data, null, 0, source);
         if (dtype == DType.Q8) {
             throw new InvalidArgumentException(source + ": tensor '" + name + "': Q8 tensors need scales; use Q8.of or Q8.quantize");
         }
     }
 
     /** A {@link DType#Q8} tensor (validated by {@link Q8#of}). */
-    Tensor(String name, DType dtype, long[] shape, MemorySegment data, MemorySegment scales, String source) {
+    Tensor(String name, DType dtype, long[] shape, MemorySegment data, MemorySegment scales, long q8Panel, String source) {
         this.name = name;
         this.dtype = dtype;
         this.shape = shape.clone();
@@ -52,6 +54,7 @@ public final class Tensor {
         this.scales = scales;
         long count = elementCount(this.shape);
         this.rowLength = this.shape.length == 0 || this.shape[0] == 0 ? count : count / this.shape[0];
+        this.q8Panel = q8Panel;
         long expected;
         try {
             expected = Math.multiplyExact(elementCount(this.shape), dtype.byteSize());
@@ -117,7 +120,8 @@ public final class Tensor {
 
     /**
      * The float16 scales of a {@link DType#Q8} tensor: {@code rows x Q8.blocks(rowLength())} little-endian
-     * halves, row-major; one per block of {@link Q8#BLOCK} elements of a row.
+     * halves, one per block of {@link Q8#BLOCK} elements of a row, in the order of the values (see
+     * {@link #q8PanelLength}).
      *
      * @throws InvalidArgumentException for any other dtype
      */
@@ -126,6 +130,29 @@ public final class Tensor {
             throw new InvalidArgumentException("tensor '" + name + "' is " + dtype + ", it has no Q8 scales");
         }
         return scales;
+    }
+
+    /**
+     * How a {@link DType#Q8} tensor's values and scales are ordered. With a panel length {@code kc} equal to
+     * {@link #rowLength()} they are row-major. With a shorter one (a divisor of the row length, a multiple of
+     * {@link Q8#BLOCK}) the columns are cut into panels of kc: panel {@code s} holds columns
+     * {@code [s kc, (s + 1) kc)} of every row, row-major, and the panels follow each other; the scales are
+     * cut the same way. Element {@code (row, col)} is then at byte
+     * {@code (col / kc) rows kc + row kc + col % kc}. See {@link Q8#panelLength} for why.
+     *
+     * @throws InvalidArgumentException for any other dtype
+     */
+    public long q8PanelLength() {
+        if (scales == null) {
+            throw new InvalidArgumentException("tensor '" + name + "' is " + dtype + ", it has no Q8 panels");
+        }
+        return q8Panel;
+    }
+
+    /** Byte of Q8 element {@code (row, col)} in {@link #segment()}. */
+    private long q8Offset(long row, long col) {
+        long panel = col / q8Panel;
+        return panel * shape[0] * q8Panel + row * q8Panel + (col - panel * q8Panel);
     }
 
     /** Elements per row: the product of every dimension after the first (all elements for a scalar). */
@@ -170,7 +197,7 @@ public final class Tensor {
             case I16 -> data.getAtIndex(I16, index);
             case I32 -> data.getAtIndex(I32, index);
             case I64 -> data.getAtIndex(I64, index);
-            case Q8 -> data.get(ValueLayout.JAVA_BYTE, index) * q8Scale(index);
+            case Q8 -> data.get(ValueLayout.JAVA_BYTE, q8Offset(index / rowLength, index % rowLength)) * q8Scale(index);
         };
     }
 
@@ -178,7 +205,9 @@ public final class Tensor {
     private float q8Scale(long index) {
         long row = index / rowLength;
         long col = index - row * rowLength;
-        return Float.float16ToFloat(scales.getAtIndex(I16, row * Q8.blocks(rowLength) + col / Q8.BLOCK));
+        long panel = col / q8Panel;
+        long nbc = Q8.blocks(q8Panel);
+        return Float.float16ToFloat(scales.getAtIndex(I16, panel * shape[0] * nbc + row * nbc + (col - panel * q8Panel) / Q8.BLOCK));
     }
 
     /** Element {@code index} of an integer tensor (I8/U8/I16/I32/I64/BOOL) as a long. */
@@ -225,15 +254,17 @@ public final class Tensor {
                 }
             }
             case Q8 -> {
-                // one scale per block, not per element: embedding lookups read whole rows this way
+                // one scale per block, not per element: embedding lookups read whole rows this way; a block
+                // never straddles two panels
                 int i = 0;
                 while (i < length) {
                     long idx = start + i;
                     long col = idx % rowLength;
                     int run = (int) Math.min(length - i, Math.min(Q8.BLOCK - col % Q8.BLOCK, rowLength - col));
                     float s = q8Scale(idx);
+                    long at = q8Offset(idx / rowLength, col);
                     for (int j = 0; j < run; j++) {
-                        dst[dstOffset + i + j] = data.get(ValueLayout.JAVA_BYTE, idx + j) * s;
+                        dst[dstOffset + i + j] = data.get(ValueLayout.JAVA_BYTE, at + j) * s;
                     }
                     i += run;
                 }

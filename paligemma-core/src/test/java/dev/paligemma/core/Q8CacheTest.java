@@ -36,6 +36,59 @@ class Q8CacheTest {
         return out;
     }
 
+    /** The scale of Q8 element (row, col), from the raw scales in the layout {@link Tensor#q8PanelLength} documents. */
+    private static float scaleOf(Tensor t, long row, long col) {
+        long kc = t.q8PanelLength();
+        long nbc = Q8.blocks(kc);
+        return Float.float16ToFloat(t.scales().getAtIndex(Tensor.I16, (col / kc) * t.dim(0) * nbc + row * nbc + (col % kc) / 32));
+    }
+
+    /**
+     * A matrix long enough for column panels (k = 9216: three of 3072) is stored panel by panel under the
+     * shapes that say so, and maps back to the tensor quantising in memory gives: same panels, same values.
+     */
+    @Test
+    void panelledMatrixIsStoredInItsPanels() {
+        int m = 5, k = 9216;
+        float[] w = new float[m * k];
+        java.util.Random r = new java.util.Random(3);
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (r.nextGaussian() * Math.pow(10, -2 + (i / 32) % 3));
+        }
+        Tensor src = Tensor.ofFloats("language_model.model.layers.0.mlp.down_proj.weight", new long[] {m, k}, w);
+        Tensor small = Tensor.ofFloats("small.weight", new long[] {3, 64}, java.util.Arrays.copyOf(w, 192));
+        Map<String, Tensor> selected = new java.util.LinkedHashMap<>();
+        selected.put(src.name(), src);
+        selected.put(small.name(), small);
+        Path file = tmp.resolve("q8").resolve(Q8Cache.FILE);
+        try (Arena arena = Arena.ofConfined()) {
+            Q8Cache.Loaded loaded = Q8Cache.load(file, java.util.List.of(), selected, arena);
+            try (SafetensorsFile f = SafetensorsFile.open(file)) {
+                assertArrayEquals(new long[] {3, m, 3072}, f.tensors().get(src.name()).shape());
+                assertArrayEquals(new long[] {3, m, 96}, f.tensors().get(src.name() + Q8Cache.SCALES_SUFFIX).shape());
+                assertArrayEquals(new long[] {3, 64}, f.tensors().get(small.name()).shape());
+                assertArrayEquals(new long[] {3, 2}, f.tensors().get(small.name() + Q8Cache.SCALES_SUFFIX).shape());
+            }
+            for (Tensor t : selected.values()) {
+                Tensor cached = loaded.tensors().get(t.name());
+                Tensor direct = Q8.quantize(t, arena);
+                assertEquals(direct.q8PanelLength(), cached.q8PanelLength(), t.name());
+                assertArrayEquals(direct.toFloatArray(), cached.toFloatArray(), t.name());
+                assertArrayEquals(direct.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                        cached.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), t.name());
+                assertArrayEquals(direct.scales().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                        cached.scales().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), t.name());
+                float[] orig = t.toFloatArray(), deq = cached.toFloatArray();
+                long kk = t.dim(1);
+                for (int i = 0; i < orig.length; i++) {
+                    assertTrue(Math.abs(orig[i] - deq[i]) <= scaleOf(cached, i / kk, i % kk) / 2, t.name() + "[" + i + "]");
+                }
+            }
+            assertEquals(3072, loaded.tensors().get(src.name()).q8PanelLength());
+            assertTrue(loaded.file() != null, "mapped from the cache file");
+        }
+    }
+
     @Test
     void quantisedViewCachesAndReloadsBitIdentical() throws IOException {
         Path dir = copyFixture();
@@ -66,7 +119,7 @@ class Q8CacheTest {
                 float[] d = t.toFloatArray();
                 long k = t.dim(1);
                 for (int i = 0; i < w.length; i++) {
-                    float s = Float.float16ToFloat(t.scales().getAtIndex(Tensor.I16, (i / k) * Q8.blocks(k) + (i % k) / 32));
+                    float s = scaleOf(t, i / k, i % k);
                     assertTrue(Math.abs(w[i] - d[i]) <= s / 2, e.getKey() + "[" + i + "]");
                 }
             }

@@ -62,7 +62,10 @@ public final class Matmul {
      * k = 9216: 36 KB) every weight line also pulls an activation line from L2, and four rows sharing each
      * activation load are faster (31 against 19-22 GB/s on two Zen 4 cores). Both give the same bits: every
      * row keeps its own accumulator. The four-row loops are separate methods: as a rarely taken branch of the
-     * single-row method C2 compiled the four-row loop 5x slower.
+     * single-row method C2 compiled the four-row loop 5x slower. Q8 matrices quantised here avoid the choice:
+     * long rows are stored in column panels ({@link Q8#panelLength}), each read one row at a time
+     * ({@link #rowsQ8Panels}); the four-row loops remain for weights used as stored (BF16, F32, F16) and Q8
+     * matrices without panels.
      */
     static final int SINGLE_ROW_MAX_K = 4096;
 
@@ -110,15 +113,15 @@ public final class Matmul {
         int blocks = (m + MB - 1) / MB;
         if (dt == DType.Q8) {
             MemorySegment sc = w.scales();
-            long lds = 2 * Q8.blocks(k);
+            int panel = (int) w.q8PanelLength();
             boolean q8vector = vector && Simd.Q8_VECTOR;
             Parallel.forEach(blocks, b -> {
                 int j0 = b * MB;
                 int j1 = Math.min(m, j0 + MB);
                 if (q8vector) {
-                    blockQ8(x, k, n, seg, ldw, sc, lds, j0, j1, out, m);
+                    blockQ8(x, k, n, seg, panel, m, sc, j0, j1, out, m);
                 } else {
-                    scalarQ8(x, 0, k, n, k, seg, ldw, sc, lds, j0, j1, out, 0, m);
+                    scalarQ8(x, 0, k, n, k, panel, m, seg, sc, j0, j1, out, 0, m);
                 }
             });
             return;
@@ -167,7 +170,8 @@ public final class Matmul {
 
     /**
      * Output rows {@code [r0, r1)} of {@code w * x} for any weight type: the kernel behind {@link #matvec} and
-     * {@link MatvecPlan}. Long rows ({@link #fourRowsPerPass}) go four per pass, others one at a time.
+     * {@link MatvecPlan}. Q8 rows in column panels go one at a time through each panel; other long rows
+     * ({@link #fourRowsPerPass}) four per pass, the rest one at a time.
      */
     static void rowsOf(float[] x, int xOff, int k, Tensor w, int r0, int r1, float[] out, int outOff, boolean vector) {
         MemorySegment seg = w.segment();
@@ -177,8 +181,11 @@ public final class Matmul {
         if (dt == DType.Q8) {
             MemorySegment sc = w.scales();
             long lds = 2 * Q8.blocks(k);
+            int panel = (int) w.q8PanelLength();
             if (!vector || !Simd.Q8_VECTOR) {
-                scalarQ8(x, xOff, k, 1, k, seg, ldw, sc, lds, r0, r1, out, outOff, 0);
+                scalarQ8(x, xOff, k, 1, k, panel, w.dim(0), seg, sc, r0, r1, out, outOff, 0);
+            } else if (panel < k) {
+                rowsQ8Panels(x, xOff, k, panel, w.dim(0), seg, sc, r0, r1, out, outOff);
             } else if (wide) {
                 rowsQ8Wide(x, xOff, k, seg, ldw, sc, lds, r0, r1, out, outOff);
             } else {
@@ -873,17 +880,35 @@ public final class Matmul {
         return w.get(ValueLayout.JAVA_BYTE, off) * scaleAt(sc, scaleRow + 2L * (p / Q8.BLOCK));
     }
 
-    /** The scalar Q8 path (also used when the vector shape cannot load Q8 blocks). */
-    static void scalarQ8(float[] x, int xOff, int ldx, int n, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
+    /**
+     * Where row j's values in panel {@code s} of a Q8 matrix with m rows in panels of {@code panel} columns
+     * ({@link Tensor#q8PanelLength}) start, less the panel's first column: adding a column p of that panel gives
+     * its byte, so the row kernels index a panel's piece of a row by the row's own columns. Row-major when
+     * {@code panel} is the row length (s = 0).
+     */
+    static long q8RowBase(long j, int s, int panel, long m) {
+        return (s * m + j) * panel - (long) s * panel;
+    }
+
+    /** As {@link #q8RowBase} for the scales: adding {@code 2 (p / Q8.BLOCK)} gives the byte of column p's scale. */
+    static long q8ScaleBase(long j, int s, int panel, long m) {
+        long nbc = Q8.blocks(panel);
+        return 2 * ((s * m + j) * nbc - s * nbc);
+    }
+
+    /** The scalar Q8 path (also used when the vector shape cannot load Q8 blocks); m rows in panels of {@code panel}. */
+    static void scalarQ8(float[] x, int xOff, int ldx, int n, int k, int panel, long m, MemorySegment w, MemorySegment sc,
                          int j0, int j1, float[] c, int cOff, int ldc) {
         for (int j = j0; j < j1; j++) {
-            long wo = j * ldw;
-            long so = j * lds;
             for (int i = 0; i < n; i++) {
                 int xo = xOff + i * ldx;
                 float s = 0;
-                for (int p = 0; p < k; p++) {
-                    s += x[xo + p] * getQ8(w, wo + p, sc, so, p);
+                for (int p0 = 0; p0 < k; p0 += panel) {
+                    long wo = q8RowBase(j, p0 / panel, panel, m);
+                    long so = q8ScaleBase(j, p0 / panel, panel, m);
+                    for (int p = p0, p1 = Math.min(k, p0 + panel); p < p1; p++) {
+                        s += x[xo + p] * getQ8(w, wo + p, sc, so, p);
+                    }
                 }
                 c[cOff + i * ldc + j] = s;
             }
@@ -898,7 +923,7 @@ public final class Matmul {
      * tile has the FMA order of the F32 tile, so the bits are those of the F32 product over the dequantised
      * weights.
      */
-    static void blockQ8(float[] x, int k, int n, MemorySegment w, long ldw, MemorySegment sc, long lds,
+    static void blockQ8(float[] x, int k, int n, MemorySegment w, int panel, long m, MemorySegment sc,
                         int j0, int j1, float[] c, int ldc) {
         if (k == 0) {
             java.util.Arrays.fill(c, 0, n * ldc, 0f);
@@ -913,7 +938,13 @@ public final class Matmul {
             int kc = p1 - p0;
             float[] buf = SCRATCH.get((j1 - j0) * kc);
             for (int j = j0; j < j1; j++) {
-                dequantiseQ8(w, j * ldw, sc, j * lds, p0, p1, buf, (j - j0) * kc);
+                // a slice may cross panels (Q8.panelLength): each piece from its own panel
+                for (int a = p0; a < p1; ) {
+                    int s = a / panel;
+                    int b = Math.min(p1, (s + 1) * panel);
+                    dequantiseQ8(w, q8RowBase(j, s, panel, m), sc, q8ScaleBase(j, s, panel, m), a, b, buf, (j - j0) * kc + a - p0);
+                    a = b;
+                }
             }
             tilesDecoded(x, 0, k, n, buf, kc, j0, j1, p0, p1, c, 0, ldc, acc, lanes);
         }
@@ -997,6 +1028,66 @@ public final class Matmul {
 
     /** {@link #rowsQ8}'s scales as floats: the current row's and the next row's, per thread. */
     private static final ThreadBuffer Q8_SCALES = new ThreadBuffer(), Q8_SCALES_NEXT = new ThreadBuffer();
+    /** {@link #rowsQ8Panels}'s two accumulator vectors per row, carried from one panel to the next, per thread. */
+    private static final ThreadBuffer Q8_PANEL_SUMS = new ThreadBuffer();
+
+    /**
+     * Rows {@code [r0, r1)} of a Q8 matrix of m rows stored in column panels of {@code panel}
+     * ({@link Q8#panelLength}): {@link #rowsQ8}'s loop, one row at a time through the first panel, then the
+     * next, each row's two accumulators kept in a per-thread array in between. Same bits as {@link #rowsQ8}
+     * over the row-major matrix: every row sums the same products into the same lanes in the same order.
+     * A thread's rows of a panel are contiguous, so it reads one sequential stream per panel, and a panel's
+     * activations stay in L1 (see {@link Q8#panelLength} for the figures).
+     */
+    static void rowsQ8Panels(float[] x, int xOff, int k, int panel, long m, MemorySegment w, MemorySegment sc,
+                             int r0, int r1, float[] out, int outOff) {
+        int nbc = panel / Q8.BLOCK;
+        float[] cur = Q8_SCALES.get(nbc), next = Q8_SCALES_NEXT.get(nbc), lanes = LANES.get();
+        float[] sums = Q8_PANEL_SUMS.get(2 * L * Math.max(0, r1 - r0));
+        for (int p0 = 0; p0 < k; p0 += panel) {
+            int s = p0 / panel;
+            boolean first = p0 == 0, last = p0 + panel >= k;
+            if (r0 < r1) {
+                q8Scales(sc, q8ScaleBase(r0, s, panel, m) + 2L * (p0 / Q8.BLOCK), nbc, next);
+            }
+            for (int j = r0; j < r1; j++) {
+                float[] t = cur;
+                cur = next;
+                next = t;
+                if (j + 1 < r1) {
+                    q8Scales(sc, q8ScaleBase(j + 1, s, panel, m) + 2L * (p0 / Q8.BLOCK), nbc, next);
+                }
+                long w0 = q8RowBase(j, s, panel, m) + p0;
+                int at = 2 * L * (j - r0);
+                FloatVector a0, b0;
+                if (first) {
+                    a0 = FloatVector.zero(F);
+                    b0 = a0;
+                } else {
+                    a0 = FloatVector.fromArray(F, sums, at);
+                    b0 = FloatVector.fromArray(F, sums, at + L);
+                }
+                for (int b = 0; b < nbc; b++) {
+                    float c0 = cur[b];
+                    int p = xOff + p0 + b * Q8.BLOCK;
+                    long q = w0 + (long) b * Q8.BLOCK;
+                    a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, p), a0);
+                    b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, p + L), b0);
+                    if (2 * L < Q8.BLOCK) {
+                        a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, p + 2 * L), a0);
+                        b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, p + 3 * L), b0);
+                    }
+                }
+                if (last) {
+                    a0.add(b0).intoArray(lanes, 0);
+                    out[outOff + j] = Simd.sum(lanes, 0);
+                } else {
+                    a0.intoArray(sums, at);
+                    b0.intoArray(sums, at + L);
+                }
+            }
+        }
+    }
 
     /**
      * The {@code n} half-precision scales at {@code sc[off..]} as floats in {@code dst[0, n)}, the values
@@ -1029,7 +1120,8 @@ public final class Matmul {
     }
 
     /**
-     * Rows {@code [r0, r1)} with Q8 weights four per pass, for the k of {@link #fourRowsPerPass}; same bits as
+     * Rows {@code [r0, r1)} with Q8 weights four per pass, for the k of {@link #fourRowsPerPass} in a row-major
+     * Q8 matrix (those quantised here are in panels when k allows, {@link #rowsQ8Panels}); same bits as
      * {@link #rowsQ8}. Kept small on purpose: with vector and scalar tails and four inlined {@link Simd#sum}
      * calls, C2 ran out of its inlining budget ({@code NodeCountInliningCutoff}) in every JVM, and in JVMs that
      * had encoded an image first it ran out inside the loop too, leaving {@code fromArray} and {@code fma} as

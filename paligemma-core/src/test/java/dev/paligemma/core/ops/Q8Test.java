@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.paligemma.core.CheckpointException;
 import dev.paligemma.core.DType;
+import dev.paligemma.core.InvalidArgumentException;
 import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
 import java.lang.foreign.Arena;
@@ -24,16 +25,20 @@ import org.junit.jupiter.api.Test;
 class Q8Test {
     private static final Arena ARENA = Arena.ofAuto();
 
-    /** Raw dequantised value of element (row, col), read from the segments. */
+    /**
+     * Raw dequantised value of element (row, col), read from the segments in the documented layout: column
+     * panels of kc = q8PanelLength, panel after panel, each row-major (kc = k is plain row-major).
+     */
     private static double deq(Tensor t, long row, long col) {
-        long k = t.dim(1);
-        byte q = t.segment().get(ValueLayout.JAVA_BYTE, row * k + col);
+        long kc = t.q8PanelLength();
+        byte q = t.segment().get(ValueLayout.JAVA_BYTE, (col / kc) * t.dim(0) * kc + row * kc + col % kc);
         return q * (double) scale(t, row, col);
     }
 
     private static float scale(Tensor t, long row, long col) {
-        long nb = (t.dim(1) + 31) / 32;
-        return Float.float16ToFloat(t.scales().getAtIndex(Ref.I16, row * nb + col / 32));
+        long kc = t.q8PanelLength();
+        long nbc = (kc + 31) / 32;
+        return Float.float16ToFloat(t.scales().getAtIndex(Ref.I16, (col / kc) * t.dim(0) * nbc + row * nbc + (col % kc) / 32));
     }
 
     private static float[] gaussianBlocks(Random r, int m, int k) {
@@ -49,11 +54,14 @@ class Q8Test {
     @Test
     void valuesAndScalesFollowTheDefinition() {
         Random r = new Random(5);
-        for (int[] s : new int[][] {{3, 4304}, {5, 72}, {2, 1}, {2, 33}, {4, 64}}) {
+        // 9216 and 4352 are stored in panels of 3072 and 2176, 4192 (131 blocks, a prime) row-major
+        for (int[] s : new int[][] {{3, 4304, 4304}, {5, 72, 72}, {2, 1, 1}, {2, 33, 33}, {4, 64, 64}, {3, 9216, 3072},
+                {2, 4352, 2176}, {2, 4192, 4192}}) {
             int m = s[0], k = s[1];
             float[] w = gaussianBlocks(r, m, k);
             Tensor q = Q8.quantize(Ref.weight(DType.F32, m, k, w.clone()), ARENA);
             assertEquals(DType.Q8, q.dtype());
+            assertEquals(s[2], q.q8PanelLength(), "panel length for k = " + k);
             assertEquals((long) m * k, q.segment().byteSize());
             assertEquals((long) m * ((k + 31) / 32) * 2, q.scales().byteSize());
             for (int i = 0; i < m; i++) {
@@ -84,6 +92,39 @@ class Q8Test {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void panelLengthsOfTheRealShapes() {
+        // up to 3072 and whatever is not whole blocks stays row-major
+        assertEquals(2048, Q8.panelLength(2048));
+        assertEquals(2304, Q8.panelLength(2304));
+        assertEquals(3072, Q8.panelLength(3072));
+        assertEquals(4304, Q8.panelLength(4304));
+        assertEquals(4100, Q8.panelLength(4100));
+        // Gemma 2 down projections (2B/9B: 9216, 9B hidden 3584 is short enough, 27B: 36864), Gemma's 16384,
+        // Gemma 2 27B hidden 4608 and o_proj 4096
+        assertEquals(3072, Q8.panelLength(9216));
+        assertEquals(3072, Q8.panelLength(36864));
+        assertEquals(2048, Q8.panelLength(16384));
+        assertEquals(2304, Q8.panelLength(4608));
+        assertEquals(2048, Q8.panelLength(4096));
+        assertEquals(14336 / 7, Q8.panelLength(14336));
+        // 131 blocks: panels would be one block long, so none
+        assertEquals(4192, Q8.panelLength(4192));
+    }
+
+    @Test
+    void panelLengthThatDoesNotCutRowsIntoWholeBlocksIsRefused() {
+        MemorySegment v = MemorySegment.ofArray(new byte[2 * 128]);
+        MemorySegment sc = MemorySegment.ofArray(new byte[2 * 4 * 2]);
+        assertEquals(64, Q8.of("w", new long[] {2, 128}, 64, v, sc, "<test>").q8PanelLength());
+        assertEquals(128, Q8.of("w", new long[] {2, 128}, v, sc, "<test>").q8PanelLength());
+        for (long bad : new long[] {0, 48, 96, 256, -32}) {
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> Q8.of("w.weight", new long[] {2, 128}, bad, v, sc, "<test>"));
+            assertTrue(e.getMessage().contains("w.weight") && e.getMessage().contains("panel length " + bad), e.getMessage());
         }
     }
 
@@ -186,9 +227,10 @@ class Q8Test {
     void matvecMatchesDoubleReferenceAndFloatWeights() {
         Random r = new Random(11);
         for (boolean scalar : new boolean[] {false, true}) {
-            // 4352: whole vector pairs beyond Matmul.SINGLE_ROW_MAX_K, the four-rows-per-pass kernel (with m = 5
-            // and 37 also its leftover rows); 4304 goes one row at a time with 512-bit vectors
-            for (int k : new int[] {1, 31, 32, 72, 301, 4304, 4352}) {
+            // 4192: row-major (131 blocks) and whole vector pairs beyond Matmul.SINGLE_ROW_MAX_K, the
+            // four-rows-per-pass kernel (with m = 5 and 37 also its leftover rows); 4304 goes one row at a time
+            // with 512-bit vectors; 4352 and 9216 are in two and three column panels (Matmul.rowsQ8Panels)
+            for (int k : new int[] {1, 31, 32, 72, 301, 4304, 4192, 4352, 9216}) {
                 for (int m : new int[] {1, 5, 37}) {
                     float[] wf = gaussianBlocks(r, m, k);
                     Tensor wb = Ref.weight(DType.BF16, m, k, wf);
@@ -223,7 +265,8 @@ class Q8Test {
     void matmulMatchesDoubleReferenceAndFloatWeights() {
         Random r = new Random(12);
         for (boolean scalar : new boolean[] {false, true}) {
-            for (int[] s : new int[][] {{5, 9, 72}, {7, 67, 4304}, {2, 13, 2100}, {4, 4, 32}, {3, 70, 33}}) {
+            // 9216: panels of 3072, which the GEMM's k slices (2304) cross
+            for (int[] s : new int[][] {{5, 9, 72}, {7, 67, 4304}, {2, 13, 2100}, {4, 4, 32}, {3, 70, 33}, {3, 21, 9216}}) {
                 int n = s[0], m = s[1], k = s[2];
                 float[] wf = gaussianBlocks(r, m, k);
                 Tensor q = Q8.quantize(Ref.weight(DType.F16, m, k, wf), ARENA);
