@@ -973,7 +973,8 @@ public final class Matmul {
      * row, so that their cache misses overlap a row of work. Reading each scale as a half inside the loop (a
      * scalar load, conversion and broadcast per block) held the kernel to 17.5 GB/s per core from L2 and 28 GB/s
      * streaming on two cores; widening a row's scales just before its own loop was as fast from L2 (19 GB/s) but
-     * fell to 21 GB/s streaming, as every row then began by waiting for its scales.
+     * fell to 21 GB/s streaming, as every row then began by waiting for its scales. The activations are read from
+     * an aligned copy ({@link #alignedX}).
      */
     static void rowsQ8(float[] x, int xOff, int k, MemorySegment w, long ldw, MemorySegment sc, long lds,
                        int r0, int r1, float[] out, int outOff) {
@@ -982,6 +983,7 @@ public final class Matmul {
         int nb = (int) Q8.blocks(k);
         int fullBlocks = k / Q8.BLOCK;
         float[] cur = Q8_SCALES.get(nb), next = Q8_SCALES_NEXT.get(nb), lanes = LANES.get();
+        MemorySegment xs = alignedX(x, xOff, k);
         if (r0 < r1) {
             q8Scales(sc, r0 * lds, nb, next);
         }
@@ -999,23 +1001,23 @@ public final class Matmul {
             // cur[p / BLOCK] kept a range check per block and unrolled two deep; 1-3 % slower from L2)
             for (int b = 0; b < fullBlocks; b++) {
                 float c0 = cur[b];
-                int p = xOff + b * Q8.BLOCK;
+                long p = 4L * b * Q8.BLOCK;
                 long q = w0 + (long) b * Q8.BLOCK;
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, p), a0);
-                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, p + L), b0);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, p, LE), a0);
+                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, p + 4 * L, LE), b0);
                 if (2 * L < Q8.BLOCK) {
-                    a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, p + 2 * L), a0);
-                    b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, p + 3 * L), b0);
+                    a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, p + 8 * L, LE), a0);
+                    b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, p + 12 * L, LE), b0);
                 }
             }
             int p = fullBlocks * Q8.BLOCK;
             for (; p < pp; p += 2 * L) {
                 float c0 = cur[p / Q8.BLOCK];
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p), a0);
-                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromArray(F, x, xOff + p + L), b0);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, 4L * p, LE), a0);
+                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, 4L * (p + L), LE), b0);
             }
             if (p < pv) {
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(cur[p / Q8.BLOCK]).fma(FloatVector.fromArray(F, x, xOff + p), a0);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, w0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(cur[p / Q8.BLOCK]).fma(FloatVector.fromMemorySegment(F, xs, 4L * p, LE), a0);
             }
             a0.add(b0).intoArray(lanes, 0);
             float t0 = Simd.sum(lanes, 0);
@@ -1033,12 +1035,14 @@ public final class Matmul {
 
     /**
      * {@code x[xOff, xOff + k)} copied into this thread's native buffer, which starts on a 64-byte boundary.
-     * {@link #rowsQ8Panels} reads its activations from there because where a heap array starts is up to the
-     * collector: read from the heap, the panel kernel streamed k = 16384 at 31-33 GB/s in some JVMs and 25-26
-     * in others, and within one JVM at some 16-byte offsets into the same array but not at others.
-     * From native memory, 64-byte aligned plus 0, 32 or 48 bytes read 27-30 GB/s (each against 22-25 for the
-     * row-major kernel in the same JVM) and plus 16 bytes 13-21, below the row-major kernel; so aligned it is.
-     * Copying 64 KB per thread is well under 1 % of a 1.4 ms down projection.
+     * {@link #rowsQ8} and {@link #rowsQ8Panels} read their activations from there because where a heap array
+     * starts is up to the collector, and it decided their speed. Read from the heap, the panel kernel streamed
+     * k = 16384 at 31-33 GB/s in some JVMs and 25-26 in others, and within one JVM at some 16-byte offsets into
+     * the same array but not at others; the one-row kernel (gate projection, k = 2304) read 22 against 26 and 22
+     * against 30 GB/s at two offsets 32 bytes apart in two JVMs. From native memory, 64-byte aligned plus 0, 32
+     * or 48 bytes read 27-30 GB/s for the panels (22-25 for the four-rows-per-pass kernel in the same JVMs),
+     * plus 16 bytes 13-21; aligned, both offsets of the gate projection read the same (28-32 GB/s). Copying at
+     * most 64 KB per call and thread costs well under 1 % of the products (0.2-1.5 ms).
      */
     static MemorySegment alignedX(float[] x, int xOff, int k) {
         MemorySegment[] h = ALIGNED_X.get();
