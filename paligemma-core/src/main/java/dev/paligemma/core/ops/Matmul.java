@@ -1094,6 +1094,8 @@ public final class Matmul {
                     a0 = FloatVector.fromArray(F, sums, at);
                     b0 = FloatVector.fromArray(F, sums, at + L);
                 }
+                // rowsQ8's block loop, written out again rather than shared: a helper would have to hand back two
+                // vectors, and C2 boxes vectors that cross a call it declines to inline (see the class comment)
                 for (int b = 0; b < nbc; b++) {
                     float c0 = cur[b];
                     long p = 4L * (p0 + b * Q8.BLOCK);
