@@ -61,13 +61,13 @@ final class KernelOutputs {
         float[] oa = new float[hd];
         CachedAttention.weightedSum(sa, 0, cache, 4L * hd, 8L * hd, span, hd, oa, 0);
         out.put("cached weighted sum", oa);
-        // Q8: k not a multiple of the block (2100 = 65 x 32 + 20, 301, 4304 = 134 x 32 + 16, 72); 4352 takes the
-        // four-rows-per-pass kernel
+        // Q8: k not a multiple of the block (2100 = 65 x 32 + 20, 301, 4304 = 134 x 32 + 16, 72); 4352 is stored in
+        // two column panels (Matmul.rowsQ8Panels); 4192 (131 blocks, no panels) takes the four-rows-per-pass kernel
         Tensor wq = dev.paligemma.core.Q8.quantize(Ref.weight(DType.F32, m, k, Ref.random(r, m * k)), java.lang.foreign.Arena.ofAuto());
         float[] cq = new float[n * m];
         Matmul.matmul(x, n, k, wq, cq);
         out.put("matmul Q8", cq);
-        for (int kq : new int[] {kv, 4304, 4352, 72}) {
+        for (int kq : new int[] {kv, 4304, 4352, 4192, 72}) {
             Tensor wv = dev.paligemma.core.Q8.quantize(Ref.weight(DType.BF16, mv, kq, Ref.random(r, mv * kq)),
                     java.lang.foreign.Arena.ofAuto());
             float[] xq = Ref.random(r, kq + 3);

@@ -18,7 +18,8 @@ class MatvecPlanTest {
         int saved = Parallel.threads();
         Random r = new Random(8);
         try {
-            // 4352: the four-rows-per-pass kernels (BF16 and Q8), with passes cut by the chunk boundaries
+            // 4352: the four-rows-per-pass kernels (BF16, F32, F16), with passes cut by the chunk boundaries, and Q8
+            // in two column panels (a thread's rows of a panel, then of the next)
             for (int k : new int[] {72, 301, 2048, 4352}) {
                 // uneven row counts so chunk boundaries fall inside matrices (and inside the four-row passes)
                 int[] ms = {k >= 2048 ? 1031 : 37, 13, 130};
