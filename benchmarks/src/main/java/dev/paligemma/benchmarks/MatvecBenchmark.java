@@ -22,8 +22,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Decoding product {@code w[m,k] * x} in the Gemma 2B decoder's two row lengths: the down projection (2048
- * rows of 16384, the four-rows-per-pass kernels) and the gate/up projection (16384 rows of 2048, one row at a
- * time, the shape of most decode bytes). 64 MB in BF16 and 128 MB in F32, larger than the caches, so each call
+ * rows of 16384: the four-rows-per-pass kernels for BF16 and F32, eight column panels of 2048 for Q8) and the
+ * gate/up projection (16384 rows of 2048, one row at a time, the shape of most decode bytes). 64 MB in BF16 and 128 MB in F32, larger than the caches, so each call
  * streams the weight from memory; 35.7 MB in Q8, not much more than a 32 MB L3, so a Q8 figure here can be
  * helped by the cache (the decode benches of {@code ./paligemma bench} are the Q8 figures that count). The
  * {@code gbytes} counter is the achieved weight-streaming bandwidth in GB/s, Q8 scales included (JMH reports
