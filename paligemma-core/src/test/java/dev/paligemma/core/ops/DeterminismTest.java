@@ -104,8 +104,15 @@ class DeterminismTest {
 
         String java = ProcessHandle.current().info().command().orElse(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = List.of(java, "-Xint", "--add-modules", "jdk.incubator.vector",
-                "-cp", System.getProperty("java.class.path"), KernelOutputs.class.getName());
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xint", "--add-modules", "jdk.incubator.vector"));
+        // the child must pick this JVM's vector shape: pass on the flags that change it (a run with
+        // -XX:MaxVectorSize=32 otherwise compares 8-lane results here with 16-lane ones there)
+        for (String arg : ProcessHandle.current().info().arguments().orElse(new String[0])) {
+            if (arg.startsWith("-XX:MaxVectorSize") || arg.startsWith("-XX:UseAVX")) {
+                cmd.add(arg);
+            }
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), KernelOutputs.class.getName()));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "-Xint child did not finish");
