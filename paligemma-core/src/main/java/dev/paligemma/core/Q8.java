@@ -65,6 +65,50 @@ public final class Q8 {
         return k;
     }
 
+    /**
+     * Index of element {@code (row, col)} among the values of a Q8 matrix of {@code rows} rows stored in column
+     * panels of {@code panel} (see {@link Tensor#q8PanelLength}; row-major when {@code panel} is the row length).
+     */
+    public static long valueIndex(long rows, long panel, long row, long col) {
+        long s = col / panel;
+        return (s * rows + row) * panel + (col - s * panel);
+    }
+
+    /** Index of the scale of element {@code (row, col)} among the scales, laid out as {@link #valueIndex}. */
+    public static long scaleIndex(long rows, long panel, long row, long col) {
+        long s = col / panel;
+        long nbc = blocks(panel);
+        return (s * rows + row) * nbc + (col - s * panel) / BLOCK;
+    }
+
+    /** Receives the quantised pieces of a matrix in storage order from {@link #quantizeInOrder}. */
+    @FunctionalInterface
+    interface PieceSink<E extends Exception> {
+        /** One panel's piece of one row: its values and float16 scales (arrays reused between calls). */
+        void accept(byte[] q, short[] scales) throws E;
+    }
+
+    /**
+     * Quantises a float matrix in the order its bytes are stored: panel by panel ({@link #panelLength}), row by
+     * row. A block never straddles two panels, so a panel's piece of a row quantises as it would in the whole
+     * row. The one definition of that order, for {@link #quantize} and the Q8 cache.
+     */
+    static <E extends Exception> void quantizeInOrder(Tensor t, PieceSink<E> sink) throws E {
+        long m = t.dim(0);
+        int k = Math.toIntExact(t.dim(1));
+        int kc = (int) panelLength(k);
+        float[] row = new float[kc];
+        byte[] q = new byte[kc];
+        short[] s = new short[(int) blocks(kc)];
+        for (int p0 = 0; p0 < k; p0 += kc) {
+            for (long r = 0; r < m; r++) {
+                t.toFloats(r * k + p0, row, 0, kc);
+                quantizeRow(t, row, q, s);
+                sink.accept(q, s);
+            }
+        }
+    }
+
     /** Whether the kernels may use a quantised copy of this tensor: a rank-2 float matrix. */
     public static boolean quantizable(Tensor t) {
         return t.rank() == 2 && t.dtype() != DType.Q8 && t.dtype().isFloatWeight() && t.dim(1) > 0;
@@ -117,24 +161,16 @@ public final class Q8 {
         }
         long m = t.dim(0);
         int k = Math.toIntExact(t.dim(1));
-        int kc = (int) panelLength(k);
-        int nbc = (int) blocks(kc);
         MemorySegment values = arena.allocate(m * k, 64);
         MemorySegment scales = arena.allocate(m * blocks(k) * 2L, 64);
-        float[] row = new float[kc];
-        byte[] q = new byte[kc];
-        short[] s = new short[nbc];
-        // blocks never straddle panels, so a panel's piece of a row quantises as it would in the whole row
-        long at = 0, sat = 0;
-        for (int p0 = 0; p0 < k; p0 += kc) {
-            for (long r = 0; r < m; r++, at += kc, sat += 2L * nbc) {
-                t.toFloats(r * k + p0, row, 0, kc);
-                quantizeRow(t, row, q, s);
-                MemorySegment.copy(q, 0, values, ValueLayout.JAVA_BYTE, at, kc);
-                MemorySegment.copy(s, 0, scales, I16, sat, nbc);
-            }
-        }
-        return of(t.name(), t.shape(), kc, values, scales, t.source() + " (Q8)");
+        long[] at = {0, 0};
+        quantizeInOrder(t, (q, s) -> {
+            MemorySegment.copy(q, 0, values, ValueLayout.JAVA_BYTE, at[0], q.length);
+            MemorySegment.copy(s, 0, scales, I16, at[1], s.length);
+            at[0] += q.length;
+            at[1] += 2L * s.length;
+        });
+        return of(t.name(), t.shape(), panelLength(k), values, scales, t.source() + " (Q8)");
     }
 
     /**

@@ -146,36 +146,27 @@ final class Q8Cache {
         return kc == k ? new long[] {src.dim(0), Q8.blocks(k)} : new long[] {k / kc, src.dim(0), Q8.blocks(kc)};
     }
 
-    /** Quantises {@code selected} panel by panel, row by row, straight into the cache file. */
+    /** Quantises {@code selected} straight into the cache file, in storage order ({@link Q8#quantizeInOrder}). */
     static void write(Path cacheFile, String sources, Map<String, Tensor> selected) {
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : selected.entrySet()) {
             Tensor t = e.getValue();
             int m = Math.toIntExact(t.dim(0));
             int k = Math.toIntExact(t.dim(1));
-            int kc = (int) Q8.panelLength(k);
-            int nbc = (int) Q8.blocks(kc);
+            long kc = Q8.panelLength(k);
             // the scales are produced by the values pass and written right after it (entries go in order)
             byte[][] holder = new byte[1][];
             entries.add(new SafetensorsWriter.Entry(e.getKey(), DType.I8, valueShape(t, kc), sink -> {
                 byte[] scaleBytes = new byte[Math.multiplyExact(Math.multiplyExact(m, (int) Q8.blocks(k)), 2)];
                 holder[0] = scaleBytes;
-                float[] row = new float[kc];
-                byte[] q = new byte[kc];
-                short[] s = new short[nbc];
-                int at = 0;
-                // blocks never straddle panels, so a panel's piece of a row quantises as in the whole row
-                for (int p0 = 0; p0 < k; p0 += kc) {
-                    for (int r = 0; r < m; r++) {
-                        t.toFloats((long) r * k + p0, row, 0, kc);
-                        Q8.quantizeRow(t, row, q, s);
-                        sink.putBytes(q, 0, kc);
-                        for (int b = 0; b < nbc; b++, at += 2) {
-                            scaleBytes[at] = (byte) s[b];
-                            scaleBytes[at + 1] = (byte) (s[b] >> 8);
-                        }
+                int[] at = {0};
+                Q8.quantizeInOrder(t, (q, s) -> {
+                    sink.putBytes(q, 0, q.length);
+                    for (short h : s) {
+                        scaleBytes[at[0]++] = (byte) h;
+                        scaleBytes[at[0]++] = (byte) (h >> 8);
                     }
-                }
+                });
             }));
             entries.add(new SafetensorsWriter.Entry(e.getKey() + SCALES_SUFFIX, DType.F16, scaleShape(t, kc),
                     sink -> {

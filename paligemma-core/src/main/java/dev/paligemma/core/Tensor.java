@@ -151,8 +151,7 @@ public final class Tensor {
 
     /** Byte of Q8 element {@code (row, col)} in {@link #segment()}. */
     private long q8Offset(long row, long col) {
-        long panel = col / q8Panel;
-        return panel * shape[0] * q8Panel + row * q8Panel + (col - panel * q8Panel);
+        return Q8.valueIndex(shape[0], q8Panel, row, col);
     }
 
     /** Elements per row: the product of every dimension after the first (all elements for a scalar). */
@@ -205,9 +204,7 @@ public final class Tensor {
     private float q8Scale(long index) {
         long row = index / rowLength;
         long col = index - row * rowLength;
-        long panel = col / q8Panel;
-        long nbc = Q8.blocks(q8Panel);
-        return Float.float16ToFloat(scales.getAtIndex(I16, panel * shape[0] * nbc + row * nbc + (col - panel * q8Panel) / Q8.BLOCK));
+        return Float.float16ToFloat(scales.getAtIndex(I16, Q8.scaleIndex(shape[0], q8Panel, row, col)));
     }
 
     /** Element {@code index} of an integer tensor (I8/U8/I16/I32/I64/BOOL) as a long. */

@@ -894,13 +894,14 @@ public final class Matmul {
      * {@code panel} is the row length (s = 0).
      */
     static long q8RowBase(long j, int s, int panel, long m) {
-        return (s * m + j) * panel - (long) s * panel;
+        long p0 = (long) s * panel;
+        return Q8.valueIndex(m, panel, j, p0) - p0;
     }
 
     /** As {@link #q8RowBase} for the scales: adding {@code 2 (p / Q8.BLOCK)} gives the byte of column p's scale. */
     static long q8ScaleBase(long j, int s, int panel, long m) {
-        long nbc = Q8.blocks(panel);
-        return 2 * ((s * m + j) * nbc - s * nbc);
+        long p0 = (long) s * panel;
+        return 2 * (Q8.scaleIndex(m, panel, j, p0) - p0 / Q8.BLOCK);
     }
 
     /** The scalar Q8 path (also used when the vector shape cannot load Q8 blocks); m rows in panels of {@code panel}. */
