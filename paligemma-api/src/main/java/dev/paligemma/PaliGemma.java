@@ -115,6 +115,8 @@ public final class PaliGemma implements AutoCloseable {
         try {
             if (options.weights() == WeightFormat.Q8) {
                 checkpoint = checkpoint.quantized(options.effectiveQ8CacheDir());
+            } else if (WeightFormat.panelsEnabled()) {
+                checkpoint = checkpoint.panelled(options.effectiveQ8CacheDir());
             }
             VisionTower vision = VisionTower.load(checkpoint, config.vision(), config.text().hiddenSize());
             GemmaModel decoder = GemmaModel.load(checkpoint, config).withSlidingWindow(options.slidingWindow());

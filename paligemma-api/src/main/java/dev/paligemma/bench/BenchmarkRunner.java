@@ -83,9 +83,10 @@ public final class BenchmarkRunner {
         List<MachineLimits> limitRuns = new ArrayList<>();
         limitRuns.add(measureLimits(streamBytes, probeRuns, log));
         MemoryStats.resetHeapPeak();
-        Path q8Cache = !options.q8() ? null : options.cacheDir() != null ? options.cacheDir().resolve("q8")
+        // the product's caches: Q8, or for stored weights the column panels of long BF16 rows
+        Path cacheRoot = options.cacheDir() != null ? options.cacheDir().resolve("q8")
                 : dev.paligemma.LoadOptions.defaults().effectiveQ8CacheDir();
-        Phases m = measure(dir, q8Cache, reps, prefillReps, decodeTokens, log);
+        Phases m = measure(dir, options.q8(), cacheRoot, reps, prefillReps, decodeTokens, log);
         if (!options.quick()) {
             // again after the model phases, so one disturbed probe does not set the limit (the model's pages
             // are unmapped by now and the child JVM measures the same way)
@@ -113,11 +114,12 @@ public final class BenchmarkRunner {
                           long heapPeak, long heapUsed) {
     }
 
-    private static Phases measure(Path dir, Path q8Cache, int reps, int prefillReps, int decodeTokens, Consumer<String> log) {
+    private static Phases measure(Path dir, boolean q8, Path cacheRoot, int reps, int prefillReps, int decodeTokens,
+                                  Consumer<String> log) {
         long t0 = System.nanoTime();
         Checkpoint stored = Checkpoint.open(dir);
-        // the quantised view takes over the stored checkpoint; closing it closes both
-        try (Checkpoint checkpoint = q8Cache != null ? quantized(stored, q8Cache, log) : stored) {
+        // a view takes over the stored checkpoint; closing it closes both
+        try (Checkpoint checkpoint = view(stored, q8, cacheRoot, log)) {
             PaliGemmaConfig config = PaliGemmaConfig.load(dir);
             VisionTower vision = VisionTower.load(checkpoint, config.vision(), config.text().hiddenSize());
             GemmaModel decoder = GemmaModel.load(checkpoint, config);
@@ -188,10 +190,21 @@ public final class BenchmarkRunner {
         }
     }
 
-    private static Checkpoint quantized(Checkpoint stored, Path cacheRoot, Consumer<String> log) {
+    /** The view the product loads ({@link dev.paligemma.PaliGemma#load}): Q8, or stored with long BF16 rows in panels. */
+    private static Checkpoint view(Checkpoint stored, boolean q8, Path cacheRoot, Consumer<String> log) {
         try {
-            log.accept("quantising to Q8 (cached under " + cacheRoot + " after the first run)");
-            return stored.quantized(cacheRoot);
+            if (q8) {
+                log.accept("quantising to Q8 (cached under " + cacheRoot + " after the first run)");
+                return stored.quantized(cacheRoot);
+            }
+            if (!dev.paligemma.WeightFormat.panelsEnabled()) {
+                return stored;
+            }
+            Checkpoint v = stored.panelled(cacheRoot);
+            if (v != stored) {
+                log.accept("long BF16 rows read in column panels from " + v.panelCacheFile(cacheRoot));
+            }
+            return v;
         } catch (RuntimeException e) {
             stored.close();
             throw e;

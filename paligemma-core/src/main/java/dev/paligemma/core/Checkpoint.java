@@ -30,23 +30,39 @@ public final class Checkpoint implements AutoCloseable {
     private final Arena arena;
     private final List<SafetensorsFile> files;
     private final Map<String, Tensor> tensors;
-    /** For a {@link #quantized} view: the mapped Q8 cache (checked with the sources), else null. */
-    private final SafetensorsFile q8Cache;
-    /** For a {@link #quantized} view: holds the cache mapping or in-memory Q8 copies, else null. */
-    private final Arena q8Arena;
+    /** For a {@link #quantized} or {@link #panelled} view: the mapped cache files (checked with the sources). */
+    private final List<SafetensorsFile> caches;
+    /** For a view: the arenas holding the cache mappings or in-memory Q8 copies, closed with it. */
+    private final List<Arena> viewArenas;
+    private final boolean quantized;
 
     private Checkpoint(Path directory, Arena arena, List<SafetensorsFile> files, Map<String, Tensor> tensors) {
-        this(directory, arena, files, tensors, null, null);
+        this(directory, arena, files, tensors, List.of(), List.of(), false);
     }
 
     private Checkpoint(Path directory, Arena arena, List<SafetensorsFile> files, Map<String, Tensor> tensors,
-                       SafetensorsFile q8Cache, Arena q8Arena) {
+                       List<SafetensorsFile> caches, List<Arena> viewArenas, boolean quantized) {
         this.directory = directory;
         this.arena = arena;
         this.files = files;
         this.tensors = tensors;
-        this.q8Cache = q8Cache;
-        this.q8Arena = q8Arena;
+        this.caches = caches;
+        this.viewArenas = viewArenas;
+        this.quantized = quantized;
+    }
+
+    /** This view with {@code replaced} tensors, one more cache file (may be null) and the arena that holds it. */
+    private Checkpoint view(Map<String, Tensor> replaced, SafetensorsFile cache, Arena holder, boolean q8) {
+        Map<String, Tensor> merged = new LinkedHashMap<>(tensors);
+        merged.putAll(replaced);
+        List<SafetensorsFile> c = new java.util.ArrayList<>(caches);
+        if (cache != null) {
+            c.add(cache);
+        }
+        List<Arena> a = new java.util.ArrayList<>(viewArenas);
+        a.add(holder);
+        return new Checkpoint(directory, arena, files, Collections.unmodifiableMap(merged), List.copyOf(c), List.copyOf(a),
+                quantized || q8);
     }
 
     /**
@@ -60,7 +76,7 @@ public final class Checkpoint implements AutoCloseable {
      * <p>The view takes over this checkpoint: close the view (which closes both), not this object.
      */
     public Checkpoint quantized(Path cacheRoot) {
-        if (q8Arena != null) {
+        if (quantized) {
             return this;
         }
         Map<String, Tensor> selected = new LinkedHashMap<>();
@@ -72,13 +88,52 @@ public final class Checkpoint implements AutoCloseable {
         Arena qa = Arena.ofShared();
         try {
             Q8Cache.Loaded loaded = guard(() -> Q8Cache.load(q8CacheFile(cacheRoot), files, selected, qa));
-            Map<String, Tensor> merged = new LinkedHashMap<>(tensors);
-            merged.putAll(loaded.tensors());
-            return new Checkpoint(directory, arena, files, Collections.unmodifiableMap(merged), loaded.file(), qa);
+            return view(loaded.tensors(), loaded.file(), qa, true);
         } catch (RuntimeException e) {
             qa.close();
             throw e;
         }
+    }
+
+    /**
+     * A view of this checkpoint whose BF16 matrices with long rows (Gemma's MLP down projections: 9216 or 16384
+     * columns) are read from a copy stored in column panels ({@link Tensor#panelLength}, {@link Q8#panelLength}):
+     * the same values, moved so that a decode step reads each such matrix as one sequential stream per thread
+     * with its activations in L1. Every other tensor is this checkpoint's own. The copy is a cache file under
+     * {@code cacheRoot} (see {@link #panelCacheFile}), memory-mapped like the checkpoint, written on first use and
+     * rewritten when the weight files' sizes or modification times no longer match its record; if it cannot be
+     * written the matrices stay as stored (with a warning). A checkpoint without such matrices (F32, F16, Q8, or
+     * short rows) comes back unchanged.
+     *
+     * <p>The view takes over this checkpoint: close the view (which closes both), not this object.
+     */
+    public Checkpoint panelled(Path cacheRoot) {
+        Map<String, Tensor> selected = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            if (PanelCache.selected(e.getValue())) {
+                selected.put(e.getKey(), e.getValue());
+            }
+        }
+        if (selected.isEmpty()) {
+            return this;
+        }
+        Arena pa = Arena.ofShared();
+        try {
+            Q8Cache.Loaded loaded = guard(() -> PanelCache.load(panelCacheFile(cacheRoot), files, selected, pa));
+            if (loaded == null) {
+                pa.close();
+                return this;
+            }
+            return view(loaded.tensors(), loaded.file(), pa, false);
+        } catch (RuntimeException e) {
+            pa.close();
+            throw e;
+        }
+    }
+
+    /** The column-panel cache file of this checkpoint directory under {@code cacheRoot} ({@link #panelled}). */
+    public Path panelCacheFile(Path cacheRoot) {
+        return PanelCache.location(cacheRoot, directory);
     }
 
     /** The Q8 cache file of this checkpoint directory under {@code cacheRoot}. */
@@ -88,7 +143,7 @@ public final class Checkpoint implements AutoCloseable {
 
     /** Whether this is a {@link #quantized} view. */
     public boolean isQuantized() {
-        return q8Arena != null;
+        return quantized;
     }
 
     /** Opens and validates every weight file of {@code directory}. */
@@ -241,8 +296,8 @@ public final class Checkpoint implements AutoCloseable {
         for (SafetensorsFile f : files) {
             f.verifyUnchanged();
         }
-        if (q8Cache != null) {
-            q8Cache.verifyUnchanged();
+        for (SafetensorsFile c : caches) {
+            c.verifyUnchanged();
         }
     }
 
@@ -307,8 +362,10 @@ public final class Checkpoint implements AutoCloseable {
                 arena.close();
             }
         } finally {
-            if (q8Arena != null && q8Arena.scope().isAlive()) {
-                q8Arena.close();
+            for (Arena a : viewArenas) {
+                if (a.scope().isAlive()) {
+                    a.close();
+                }
             }
         }
     }

@@ -14,7 +14,7 @@ import java.util.Arrays;
  * {@code |w - q s| <= s / 2}. The product {@code q s} of a 8-bit integer and an 11-bit half mantissa is
  * exact in float32, so a Q8 tensor behaves exactly like the float32 tensor of its dequantised values.
  * Storage: 1 byte per weight plus 2 bytes per block, 1.0625 bytes per weight for full blocks. Long rows are
- * stored in column panels ({@link #panelLength}, {@link Tensor#q8PanelLength}).
+ * stored in column panels ({@link #panelLength}, {@link Tensor#panelLength}).
  */
 public final class Q8 {
     /** Elements per scale along a row. */
@@ -50,6 +50,11 @@ public final class Q8 {
      * {@code Matmul.matvec}, two threads, 26 matrices of 2304 x 9216 (one paligemma2 decode step's down
      * projections) read 25.7-27.5 GB/s in panels against 23.5-25.6 row-major, and 18 of 2048 x 16384 28.4-30.8
      * against 22.9-25.2 (medians of alternating rounds in five JVMs, anonymous and file-mapped memory).
+     *
+     * <p>{@link Checkpoint#panelled} stores long BF16 rows in the same panels, for the same reason: through
+     * {@code Matmul.matvec} over the real files, paligemma2's 26 down projections read 32.7 against 30.3 GB/s
+     * row-major (four rows per pass) when the machine streamed ~33 GB/s, and 51.3 against 37.1 when it streamed
+     * ~55; paligemma's 18 (eight panels of 2048) 33.8 against 32.2 and 52.6 against 40.5.
      */
     public static long panelLength(long k) {
         if (k <= PANEL_MAX || k % BLOCK != 0) {
@@ -66,8 +71,9 @@ public final class Q8 {
     }
 
     /**
-     * Index of element {@code (row, col)} among the values of a Q8 matrix of {@code rows} rows stored in column
-     * panels of {@code panel} (see {@link Tensor#q8PanelLength}; row-major when {@code panel} is the row length).
+     * Index of element {@code (row, col)} among the values of a matrix (Q8, or BF16 of a
+     * {@link Checkpoint#panelled} view) of {@code rows} rows stored in column panels of {@code panel} (see
+     * {@link Tensor#panelLength}; row-major when {@code panel} is the row length).
      */
     public static long valueIndex(long rows, long panel, long row, long col) {
         long s = col / panel;
@@ -127,7 +133,7 @@ public final class Q8 {
 
     /**
      * A Q8 tensor over existing bytes stored in column panels of {@code panelLength} elements (see
-     * {@link Tensor#q8PanelLength}); the row length itself means row-major, as {@link #of(String, long[],
+     * {@link Tensor#panelLength}); the row length itself means row-major, as {@link #of(String, long[],
      * MemorySegment, MemorySegment, String)}.
      *
      * @throws CheckpointException if a segment has the wrong size

@@ -69,7 +69,7 @@ final class Q8Cache {
         return sb.toString();
     }
 
-    /** Result of {@link #load}: the Q8 tensors by canonical name and the cache file they map (null if in memory). */
+    /** A cache load's result: the tensors by canonical name and the cache file they map (null if in memory). */
     record Loaded(Map<String, Tensor> tensors, SafetensorsFile file) {
     }
 
@@ -180,6 +180,11 @@ final class Q8Cache {
         md.put("block", String.valueOf(Q8.BLOCK));
         md.put("scale_dtype", "F16");
         md.put("sources", sources);
+        writeAtomically(cacheFile, entries, md);
+    }
+
+    /** Writes a cache file under a name of its own first and moves it into place, so readers never see half of it. */
+    static void writeAtomically(Path cacheFile, List<SafetensorsWriter.Entry> entries, Map<String, String> md) {
         // a name of our own first, so two processes filling the same cache never write into one file
         Path mine = cacheFile.resolveSibling(cacheFile.getFileName() + "." + ProcessHandle.current().pid() + "."
                 + Thread.currentThread().threadId() + ".part");
@@ -193,7 +198,7 @@ final class Q8Cache {
             } catch (IOException ignored) {
                 // the move failure is what matters
             }
-            throw new CheckpointException(cacheFile + ": cannot move the finished Q8 cache into place: " + e.getMessage(), e);
+            throw new CheckpointException(cacheFile + ": cannot move the finished cache into place: " + e.getMessage(), e);
         }
     }
 }

@@ -187,6 +187,16 @@ public final class SafetensorsFile implements AutoCloseable {
         return path;
     }
 
+    /** Byte offset in this file of {@code t}'s data, or -1 if {@code t} is not one of this file's tensors. */
+    long offsetOf(Tensor t) {
+        MemorySegment seg = t.segment();
+        if (!seg.isNative() || !mapping.scope().equals(seg.scope())) {
+            return -1;
+        }
+        long off = seg.address() - mapping.address();
+        return off >= 0 && off + seg.byteSize() <= mapping.byteSize() ? off : -1;
+    }
+
     /** Tensors by their name in this file, in header order. */
     public Map<String, Tensor> tensors() {
         return tensors;

@@ -23,10 +23,10 @@ public final class Tensor {
     private final long[] shape;
     private final MemorySegment data;
     private final String source;
-    /** {@link DType#Q8} only: float16 scales, laid out as the values (see {@link #q8PanelLength}); null otherwise. */
+    /** {@link DType#Q8} only: float16 scales, laid out as the values (see {@link #panelLength}); null otherwise. */
     private final MemorySegment scales;
-    /** {@link DType#Q8} only: elements of a row per panel (see {@link #q8PanelLength}); the row length if one panel. */
-    private final long q8Panel;
+    /** Elements of a row per column panel (see {@link #panelLength}); the row length if row-major. */
+    private final long panel;
     /** Elements per row (product of the dims after the first); used to locate Q8 scales. */
     private final long rowLength;
 
@@ -38,14 +38,17 @@ public final class Tensor {
      * @param source where the bytes come from (a file name), for error messages
      */
     public Tensor(String name, DType dtype, long[] shape, MemorySegment data, String source) {
-        this(name, dtype, shape, data, null, 0, source);
+        this(name, dtype, shape, data, null, -1, source);
         if (dtype == DType.Q8) {
             throw new InvalidArgumentException(source + ": tensor '" + name + "': Q8 tensors need scales; use Q8.of or Q8.quantize");
         }
     }
 
-    /** A {@link DType#Q8} tensor (validated by {@link Q8#of}). */
-    Tensor(String name, DType dtype, long[] shape, MemorySegment data, MemorySegment scales, long q8Panel, String source) {
+    /**
+     * A tensor stored in column panels of {@code panel} elements (a negative panel: row-major); a {@link DType#Q8}
+     * one with its scales. Validated by {@link Q8#of} and {@link #panelled}.
+     */
+    Tensor(String name, DType dtype, long[] shape, MemorySegment data, MemorySegment scales, long panel, String source) {
         this.name = name;
         this.dtype = dtype;
         this.shape = shape.clone();
@@ -54,7 +57,7 @@ public final class Tensor {
         this.scales = scales;
         long count = elementCount(this.shape);
         this.rowLength = this.shape.length == 0 || this.shape[0] == 0 ? count : count / this.shape[0];
-        this.q8Panel = q8Panel;
+        this.panel = panel < 0 ? rowLength : panel;
         long expected;
         try {
             expected = Math.multiplyExact(elementCount(this.shape), dtype.byteSize());
@@ -121,7 +124,7 @@ public final class Tensor {
     /**
      * The float16 scales of a {@link DType#Q8} tensor: {@code rows x Q8.blocks(rowLength())} little-endian
      * halves, one per block of {@link Q8#BLOCK} elements of a row, in the order of the values (see
-     * {@link #q8PanelLength}).
+     * {@link #panelLength}).
      *
      * @throws InvalidArgumentException for any other dtype
      */
@@ -133,25 +136,55 @@ public final class Tensor {
     }
 
     /**
-     * How a {@link DType#Q8} tensor's values and scales are ordered. With a panel length {@code kc} equal to
-     * {@link #rowLength()} they are row-major. With a shorter one (a divisor of the row length, a multiple of
-     * {@link Q8#BLOCK}) the columns are cut into panels of kc: panel {@code s} holds columns
-     * {@code [s kc, (s + 1) kc)} of every row, row-major, and the panels follow each other; the scales are
-     * cut the same way. Element {@code (row, col)} is then at byte
-     * {@code (col / kc) rows kc + row kc + col % kc}. See {@link Q8#panelLength} for why.
-     *
-     * @throws InvalidArgumentException for any other dtype
+     * How the elements (and a {@link DType#Q8} tensor's scales) are ordered. With a panel length {@code kc} equal
+     * to {@link #rowLength()} (every tensor a file holds) they are row-major. With a shorter one (a divisor of
+     * the row length, a multiple of {@link Q8#BLOCK}) the columns of a matrix are cut into panels of kc: panel
+     * {@code s} holds columns {@code [s kc, (s + 1) kc)} of every row, row-major, and the panels follow each
+     * other; Q8 scales are cut the same way. Element {@code (row, col)} is then element
+     * {@code (col / kc) rows kc + row kc + col % kc} of {@link #segment()} ({@link Q8#valueIndex}). Q8 matrices
+     * ({@link Q8#quantize}) and BF16 matrices of a {@link Checkpoint#panelled} view come in panels when their
+     * rows are long ({@link Q8#panelLength} says when, and why).
      */
-    public long q8PanelLength() {
-        if (scales == null) {
-            throw new InvalidArgumentException("tensor '" + name + "' is " + dtype + ", it has no Q8 panels");
+    public long panelLength() {
+        return panel;
+    }
+
+    /**
+     * A BF16 matrix over bytes stored in column panels of {@code panelLength} elements (see {@link #panelLength}).
+     *
+     * @throws InvalidArgumentException if the panel length is not a multiple of {@link Q8#BLOCK} dividing the row
+     *                                  length, or the tensor is not a BF16 matrix
+     */
+    public static Tensor panelled(String name, DType dtype, long[] shape, long panelLength, MemorySegment data, String source) {
+        if (dtype != DType.BF16 || shape.length != 2) {
+            throw new InvalidArgumentException(source + ": tensor '" + name + "': only BF16 matrices come in panels, not "
+                    + dtype + " " + Arrays.toString(shape));
         }
-        return q8Panel;
+        long k = shape[1];
+        if (panelLength != k && (panelLength <= 0 || panelLength % Q8.BLOCK != 0 || k % panelLength != 0)) {
+            throw new InvalidArgumentException(source + ": tensor '" + name + "' " + Arrays.toString(shape)
+                    + ": panel length " + panelLength + " is neither the row length nor a multiple of " + Q8.BLOCK + " dividing it");
+        }
+        return new Tensor(name, dtype, shape, data, null, panelLength, source);
+    }
+
+    /** Whether {@link #panelLength} is shorter than a row. */
+    public boolean isPanelled() {
+        return panel != rowLength;
+    }
+
+    /** Element index in {@link #segment()} of flat (row-major) element {@code index}. */
+    private long stored(long index) {
+        if (panel == rowLength) {
+            return index;
+        }
+        long row = index / rowLength;
+        return Q8.valueIndex(shape[0], panel, row, index - row * rowLength);
     }
 
     /** Byte of Q8 element {@code (row, col)} in {@link #segment()}. */
     private long q8Offset(long row, long col) {
-        return Q8.valueIndex(shape[0], q8Panel, row, col);
+        return Q8.valueIndex(shape[0], panel, row, col);
     }
 
     /** Elements per row: the product of every dimension after the first (all elements for a scalar). */
@@ -188,7 +221,7 @@ public final class Tensor {
     private float readFloat(long index) {
         return switch (dtype) {
             case F32 -> data.getAtIndex(F32, index);
-            case BF16 -> Float.intBitsToFloat((data.getAtIndex(I16, index) & 0xFFFF) << 16);
+            case BF16 -> Float.intBitsToFloat((data.getAtIndex(I16, stored(index)) & 0xFFFF) << 16);
             case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
             case F64 -> (float) Double.longBitsToDouble(data.getAtIndex(I64, index));
             case I8 -> data.get(ValueLayout.JAVA_BYTE, index);
@@ -204,7 +237,7 @@ public final class Tensor {
     private float q8Scale(long index) {
         long row = index / rowLength;
         long col = index - row * rowLength;
-        return Float.float16ToFloat(scales.getAtIndex(I16, Q8.scaleIndex(shape[0], q8Panel, row, col)));
+        return Float.float16ToFloat(scales.getAtIndex(I16, Q8.scaleIndex(shape[0], panel, row, col)));
     }
 
     /** Element {@code index} of an integer tensor (I8/U8/I16/I32/I64/BOOL) as a long. */
@@ -242,7 +275,7 @@ public final class Tensor {
             case F32 -> MemorySegment.copy(data, F32, start * 4, dst, dstOffset, length);
             case BF16 -> {
                 for (int i = 0; i < length; i++) {
-                    dst[dstOffset + i] = Float.intBitsToFloat((data.getAtIndex(I16, start + i) & 0xFFFF) << 16);
+                    dst[dstOffset + i] = Float.intBitsToFloat((data.getAtIndex(I16, stored(start + i)) & 0xFFFF) << 16);
                 }
             }
             case F16 -> {

@@ -36,9 +36,9 @@ class Q8CacheTest {
         return out;
     }
 
-    /** The scale of Q8 element (row, col), from the raw scales in the layout {@link Tensor#q8PanelLength} documents. */
+    /** The scale of Q8 element (row, col), from the raw scales in the layout {@link Tensor#panelLength} documents. */
     private static float scaleOf(Tensor t, long row, long col) {
-        long kc = t.q8PanelLength();
+        long kc = t.panelLength();
         long nbc = Q8.blocks(kc);
         return Float.float16ToFloat(t.scales().getAtIndex(Tensor.I16, (col / kc) * t.dim(0) * nbc + row * nbc + (col % kc) / 32));
     }
@@ -72,7 +72,7 @@ class Q8CacheTest {
             for (Tensor t : selected.values()) {
                 Tensor cached = loaded.tensors().get(t.name());
                 Tensor direct = Q8.quantize(t, arena);
-                assertEquals(direct.q8PanelLength(), cached.q8PanelLength(), t.name());
+                assertEquals(direct.panelLength(), cached.panelLength(), t.name());
                 assertArrayEquals(direct.toFloatArray(), cached.toFloatArray(), t.name());
                 assertArrayEquals(direct.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
                         cached.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), t.name());
@@ -84,7 +84,7 @@ class Q8CacheTest {
                     assertTrue(Math.abs(orig[i] - deq[i]) <= scaleOf(cached, i / kk, i % kk) / 2, t.name() + "[" + i + "]");
                 }
             }
-            assertEquals(3072, loaded.tensors().get(src.name()).q8PanelLength());
+            assertEquals(3072, loaded.tensors().get(src.name()).panelLength());
             assertTrue(loaded.file() != null, "mapped from the cache file");
         }
     }

@@ -48,6 +48,15 @@ final class KernelOutputs {
             Matmul.matvec(xw, 3, wide, cw, 2);
             out.put("matvec BF16 k" + kw, cw);
         }
+        // BF16 rows in column panels (a panelled checkpoint view): two panels of 2176, decode kernel and GEMM
+        Tensor panels = Bf16PanelsTest.panelled(Ref.weight(DType.BF16, mv, 4352, Ref.random(r, mv * 4352)), 2176);
+        float[] xp = Ref.random(r, 3 * 4352);
+        float[] cp1 = new float[mv];
+        Matmul.matvec(xp, 0, panels, cp1, 0);
+        out.put("matvec BF16 panels", cp1);
+        float[] cp3 = new float[3 * mv];
+        Matmul.matmul(xp, 3, 4352, panels, cp3);
+        out.put("matmul BF16 panels", cp3);
         // decode attention over an off-heap cache (head size 256 or 72: vector tail)
         int span = large ? 300 : 11;
         int hd = large ? 256 : 72; // head size, also for RoPE below

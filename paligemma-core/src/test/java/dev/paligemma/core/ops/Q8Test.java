@@ -27,16 +27,16 @@ class Q8Test {
 
     /**
      * Raw dequantised value of element (row, col), read from the segments in the documented layout: column
-     * panels of kc = q8PanelLength, panel after panel, each row-major (kc = k is plain row-major).
+     * panels of kc = panelLength, panel after panel, each row-major (kc = k is plain row-major).
      */
     private static double deq(Tensor t, long row, long col) {
-        long kc = t.q8PanelLength();
+        long kc = t.panelLength();
         byte q = t.segment().get(ValueLayout.JAVA_BYTE, (col / kc) * t.dim(0) * kc + row * kc + col % kc);
         return q * (double) scale(t, row, col);
     }
 
     private static float scale(Tensor t, long row, long col) {
-        long kc = t.q8PanelLength();
+        long kc = t.panelLength();
         long nbc = (kc + 31) / 32;
         return Float.float16ToFloat(t.scales().getAtIndex(Ref.I16, (col / kc) * t.dim(0) * nbc + row * nbc + (col % kc) / 32));
     }
@@ -61,7 +61,7 @@ class Q8Test {
             float[] w = gaussianBlocks(r, m, k);
             Tensor q = Q8.quantize(Ref.weight(DType.F32, m, k, w.clone()), ARENA);
             assertEquals(DType.Q8, q.dtype());
-            assertEquals(s[2], q.q8PanelLength(), "panel length for k = " + k);
+            assertEquals(s[2], q.panelLength(), "panel length for k = " + k);
             assertEquals((long) m * k, q.segment().byteSize());
             assertEquals((long) m * ((k + 31) / 32) * 2, q.scales().byteSize());
             for (int i = 0; i < m; i++) {
@@ -119,8 +119,8 @@ class Q8Test {
     void panelLengthThatDoesNotCutRowsIntoWholeBlocksIsRefused() {
         MemorySegment v = MemorySegment.ofArray(new byte[2 * 128]);
         MemorySegment sc = MemorySegment.ofArray(new byte[2 * 4 * 2]);
-        assertEquals(64, Q8.of("w", new long[] {2, 128}, 64, v, sc, "<test>").q8PanelLength());
-        assertEquals(128, Q8.of("w", new long[] {2, 128}, v, sc, "<test>").q8PanelLength());
+        assertEquals(64, Q8.of("w", new long[] {2, 128}, 64, v, sc, "<test>").panelLength());
+        assertEquals(128, Q8.of("w", new long[] {2, 128}, v, sc, "<test>").panelLength());
         for (long bad : new long[] {0, 48, 96, 256, -32}) {
             InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                     () -> Q8.of("w.weight", new long[] {2, 128}, bad, v, sc, "<test>"));
