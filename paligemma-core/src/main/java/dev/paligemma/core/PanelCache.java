@@ -68,17 +68,8 @@ final class PanelCache {
 
     /** The cache's tensors if the file exists and matches the sources and tensors; null if it must be (re)written. */
     static Q8Cache.Loaded tryMap(Path cacheFile, String sources, Map<String, Tensor> selected, Arena arena) {
-        if (!Files.isRegularFile(cacheFile)) {
-            return null;
-        }
-        SafetensorsFile f;
-        try {
-            f = SafetensorsFile.open(cacheFile, arena, false);
-        } catch (CheckpointException corrupt) {
-            return null;
-        }
-        Map<String, String> md = f.metadata();
-        if (!FORMAT.equals(md.get("format")) || !VERSION.equals(md.get("version")) || !sources.equals(md.get("sources"))) {
+        SafetensorsFile f = Q8Cache.openIfCurrent(cacheFile, arena, Map.of("format", FORMAT, "version", VERSION, "sources", sources));
+        if (f == null) {
             return null;
         }
         Map<String, Tensor> out = new LinkedHashMap<>();

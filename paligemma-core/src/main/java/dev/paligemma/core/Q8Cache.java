@@ -104,18 +104,9 @@ final class Q8Cache {
 
     /** The cache's tensors if the file exists and matches the sources and tensors; null if it must be (re)written. */
     static Loaded tryMap(Path cacheFile, String sources, Map<String, Tensor> selected, Arena arena) {
-        if (!Files.isRegularFile(cacheFile)) {
-            return null;
-        }
-        SafetensorsFile f;
-        try {
-            f = SafetensorsFile.open(cacheFile, arena, false);
-        } catch (CheckpointException corrupt) {
-            return null;
-        }
-        Map<String, String> md = f.metadata();
-        if (!FORMAT.equals(md.get("format")) || !VERSION.equals(md.get("version"))
-                || !String.valueOf(Q8.BLOCK).equals(md.get("block")) || !sources.equals(md.get("sources"))) {
+        SafetensorsFile f = openIfCurrent(cacheFile, arena,
+                Map.of("format", FORMAT, "version", VERSION, "block", String.valueOf(Q8.BLOCK), "sources", sources));
+        if (f == null) {
             return null;
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -132,6 +123,28 @@ final class Q8Cache {
                     cacheFile.getFileName() + " (Q8 of " + src.source() + ")"));
         }
         return new Loaded(out, f);
+    }
+
+    /**
+     * The cache file mapped into {@code arena} if it exists, parses and its metadata holds every entry of
+     * {@code expected}; null if it must be (re)written.
+     */
+    static SafetensorsFile openIfCurrent(Path cacheFile, Arena arena, Map<String, String> expected) {
+        if (!Files.isRegularFile(cacheFile)) {
+            return null;
+        }
+        SafetensorsFile f;
+        try {
+            f = SafetensorsFile.open(cacheFile, arena, false);
+        } catch (CheckpointException corrupt) {
+            return null;
+        }
+        for (Map.Entry<String, String> e : expected.entrySet()) {
+            if (!e.getValue().equals(f.metadata().get(e.getKey()))) {
+                return null;
+            }
+        }
+        return f;
     }
 
     /** The stored shape of a matrix's values: its own, or {@code [panels, rows, kc]} in panels of {@code kc}. */
