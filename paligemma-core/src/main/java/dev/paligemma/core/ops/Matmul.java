@@ -905,6 +905,8 @@ public final class Matmul {
             for (int j = r0; j < r1; j++) {
                 long w0 = base + j * ldw;
                 int at = 2 * L * (j - r0);
+                // the carried accumulators are loaded and stored as in rowsQ8Panels, written out again for the
+                // same reason as its block loop: no vector crosses a call
                 FloatVector a0, b0;
                 if (first) {
                     a0 = FloatVector.zero(F);
