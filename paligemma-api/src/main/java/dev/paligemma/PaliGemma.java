@@ -113,11 +113,7 @@ public final class PaliGemma implements AutoCloseable {
                 pre.doNormalize() ? new double[] {std[0], std[1], std[2]} : new double[] {1, 1, 1});
         Checkpoint checkpoint = Checkpoint.open(checkpointDir);
         try {
-            if (options.weights() == WeightFormat.Q8) {
-                checkpoint = checkpoint.quantized(options.effectiveQ8CacheDir());
-            } else if (WeightFormat.panelsEnabled()) {
-                checkpoint = checkpoint.panelled(options.effectiveQ8CacheDir());
-            }
+            checkpoint = options.weights().view(checkpoint, options.effectiveQ8CacheDir());
             VisionTower vision = VisionTower.load(checkpoint, config.vision(), config.text().hiddenSize());
             GemmaModel decoder = GemmaModel.load(checkpoint, config).withSlidingWindow(options.slidingWindow());
             if (tokenizer.vocabSize() > config.text().vocabSize()) {

@@ -1,5 +1,8 @@
 package dev.paligemma;
 
+import dev.paligemma.core.Checkpoint;
+import java.nio.file.Path;
+
 /** How the weight matrices are held in memory and fed to the kernels. */
 public enum WeightFormat {
     /**
@@ -18,6 +21,18 @@ public enum WeightFormat {
      * as safetensors (see {@link LoadOptions#q8CacheDir()}).
      */
     Q8;
+
+    /**
+     * The view of {@code stored} this format loads: its {@link Checkpoint#quantized} view for {@link #Q8}; for
+     * {@link #STORED} its {@link Checkpoint#panelled} view, or {@code stored} itself when panels are off. Caches
+     * live under {@code cacheRoot}. The view takes over {@code stored}.
+     */
+    public Checkpoint view(Checkpoint stored, Path cacheRoot) {
+        return switch (this) {
+            case Q8 -> stored.quantized(cacheRoot);
+            case STORED -> panelsEnabled() ? stored.panelled(cacheRoot) : stored;
+        };
+    }
 
     /** Whether {@link #STORED} reads long BF16 rows from the column-panel cache ({@code -Dpaligemma.panels}, default true). */
     public static boolean panelsEnabled() {

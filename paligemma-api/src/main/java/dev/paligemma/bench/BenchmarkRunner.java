@@ -195,13 +195,9 @@ public final class BenchmarkRunner {
         try {
             if (q8) {
                 log.accept("quantising to Q8 (cached under " + cacheRoot + " after the first run)");
-                return stored.quantized(cacheRoot);
             }
-            if (!dev.paligemma.WeightFormat.panelsEnabled()) {
-                return stored;
-            }
-            Checkpoint v = stored.panelled(cacheRoot);
-            if (v != stored) {
+            Checkpoint v = (q8 ? dev.paligemma.WeightFormat.Q8 : dev.paligemma.WeightFormat.STORED).view(stored, cacheRoot);
+            if (!q8 && v != stored) {
                 log.accept("long BF16 rows read in column panels from " + v.panelCacheFile(cacheRoot));
             }
             return v;

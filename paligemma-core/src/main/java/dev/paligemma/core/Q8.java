@@ -132,6 +132,17 @@ public final class Q8 {
     }
 
     /**
+     * Throws an {@link InvalidArgumentException} starting with {@code what} unless {@code panelLength} is the row
+     * length {@code k} or a multiple of {@link #BLOCK} dividing it: the panels {@link Tensor#panelLength} allows.
+     */
+    static void requirePanelLength(String what, long k, long panelLength) {
+        if (panelLength != k && (panelLength <= 0 || panelLength % BLOCK != 0 || k % panelLength != 0)) {
+            throw new InvalidArgumentException(what + ": panel length " + panelLength
+                    + " is neither the row length nor a multiple of " + BLOCK + " dividing it");
+        }
+    }
+
+    /**
      * A Q8 tensor over existing bytes stored in column panels of {@code panelLength} elements (see
      * {@link Tensor#panelLength}); the row length itself means row-major, as {@link #of(String, long[],
      * MemorySegment, MemorySegment, String)}.
@@ -147,10 +158,7 @@ public final class Q8 {
         long count = Tensor.elementCount(shape);
         long rows = shape[0];
         long k = rows == 0 ? 0 : count / rows;
-        if (panelLength != k && (panelLength <= 0 || panelLength % BLOCK != 0 || k % panelLength != 0)) {
-            throw new InvalidArgumentException(source + ": Q8 tensor '" + name + "' " + Arrays.toString(shape)
-                    + ": panel length " + panelLength + " is neither the row length nor a multiple of " + BLOCK + " dividing it");
-        }
+        requirePanelLength(source + ": Q8 tensor '" + name + "' " + Arrays.toString(shape), k, panelLength);
         long expected = Math.multiplyExact(Math.multiplyExact(rows, blocks(k)), 2);
         if (scales.byteSize() != expected) {
             throw new CheckpointException(source + ": Q8 tensor '" + name + "' " + Arrays.toString(shape) + " has "

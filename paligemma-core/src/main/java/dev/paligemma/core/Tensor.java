@@ -160,11 +160,7 @@ public final class Tensor {
             throw new InvalidArgumentException(source + ": tensor '" + name + "': only BF16 matrices come in panels, not "
                     + dtype + " " + Arrays.toString(shape));
         }
-        long k = shape[1];
-        if (panelLength != k && (panelLength <= 0 || panelLength % Q8.BLOCK != 0 || k % panelLength != 0)) {
-            throw new InvalidArgumentException(source + ": tensor '" + name + "' " + Arrays.toString(shape)
-                    + ": panel length " + panelLength + " is neither the row length nor a multiple of " + Q8.BLOCK + " dividing it");
-        }
+        Q8.requirePanelLength(source + ": tensor '" + name + "' " + Arrays.toString(shape), shape[1], panelLength);
         return new Tensor(name, dtype, shape, data, null, panelLength, source);
     }
 
@@ -173,18 +169,13 @@ public final class Tensor {
         return panel != rowLength;
     }
 
-    /** Element index in {@link #segment()} of flat (row-major) element {@code index}. */
+    /** Element index (a Q8 tensor's byte) in {@link #segment()} of flat (row-major) element {@code index}. */
     private long stored(long index) {
         if (panel == rowLength) {
             return index;
         }
         long row = index / rowLength;
         return Q8.valueIndex(shape[0], panel, row, index - row * rowLength);
-    }
-
-    /** Byte of Q8 element {@code (row, col)} in {@link #segment()}. */
-    private long q8Offset(long row, long col) {
-        return Q8.valueIndex(shape[0], panel, row, col);
     }
 
     /** Elements per row: the product of every dimension after the first (all elements for a scalar). */
@@ -229,7 +220,7 @@ public final class Tensor {
             case I16 -> data.getAtIndex(I16, index);
             case I32 -> data.getAtIndex(I32, index);
             case I64 -> data.getAtIndex(I64, index);
-            case Q8 -> data.get(ValueLayout.JAVA_BYTE, q8Offset(index / rowLength, index % rowLength)) * q8Scale(index);
+            case Q8 -> data.get(ValueLayout.JAVA_BYTE, stored(index)) * q8Scale(index);
         };
     }
 
@@ -292,7 +283,7 @@ public final class Tensor {
                     long col = idx % rowLength;
                     int run = (int) Math.min(length - i, Math.min(Q8.BLOCK - col % Q8.BLOCK, rowLength - col));
                     float s = q8Scale(idx);
-                    long at = q8Offset(idx / rowLength, col);
+                    long at = stored(idx);
                     for (int j = 0; j < run; j++) {
                         dst[dstOffset + i + j] = data.get(ValueLayout.JAVA_BYTE, at + j) * s;
                     }
