@@ -19,8 +19,12 @@ import java.util.Map;
  * @param decoderWeightBytes weight bytes a decode step reads: every decoder tensor, the tied embedding
  *                           counted once as the output head
  * @param generateS          seconds spent writing the synthetic checkpoint (0 when cached)
- * @param limitRuns          each measurement of the machine's ceilings (before the model phases, and after them
- *                           unless quick); the fractions are read against their best, {@link #limits()}
+ * @param limitRuns          each measurement of the machine's ceilings before the model phases, and after them
+ *                           unless quick
+ * @param decodeLimitRuns    the same measurement right before and right after the timed decode runs: the memory
+ *                           bandwidth the decode is read against ({@link #decodeBandwidthGbPerS}). This machine's
+ *                           bandwidth moves between two levels (about 33 and 55-65 GB/s) over minutes, so a probe
+ *                           minutes away from the decode can read the other level; empty when not measured
  * @param loadS              opening the checkpoint and building the vision tower and decoder
  * @param visionMs           encoding and projecting one image (best run)
  * @param visionFlop         FLOPs of that ({@link FlopCount#vision})
@@ -39,20 +43,36 @@ import java.util.Map;
  */
 public record BenchReport(String model, String dtype, int threads, boolean quick, String machine,
                           long checkpointBytes, long decoderWeightBytes, double generateS, List<MachineLimits> limitRuns,
+                          List<MachineLimits> decodeLimitRuns,
                           double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
                           double prefillFlop, int decodeTokens, double decodeS, double weightsReadGbPerS, long peakRssBytes, long physicalBytes,
                           long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
 
     public BenchReport {
         limitRuns = List.copyOf(limitRuns);
+        decodeLimitRuns = List.copyOf(decodeLimitRuns);
         if (limitRuns.isEmpty()) {
             throw new IllegalArgumentException("BenchReport: no measurement of the machine's limits");
         }
     }
 
-    /** The ceilings the fractions are read against: the best of {@link #limitRuns} ({@link MachineLimits#best}). */
+    /**
+     * The best of every measurement of the machine's ceilings, {@link #limitRuns} and {@link #decodeLimitRuns}
+     * ({@link MachineLimits#best}): the FMA peak prefill and vision are read against, and the highest bandwidth
+     * seen.
+     */
     public MachineLimits limits() {
-        return MachineLimits.best(limitRuns);
+        List<MachineLimits> all = new java.util.ArrayList<>(limitRuns);
+        all.addAll(decodeLimitRuns);
+        return MachineLimits.best(all);
+    }
+
+    /**
+     * The memory bandwidth the decode is read against: the better of the two probes around the timed decode runs
+     * ({@link #decodeLimitRuns}), or of all probes when those were not taken.
+     */
+    public double decodeBandwidthGbPerS() {
+        return decodeLimitRuns.isEmpty() ? limits().bandwidthGbPerS() : MachineLimits.best(decodeLimitRuns).bandwidthGbPerS();
     }
 
     public double visionGflops() {
@@ -76,7 +96,13 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         return decoderWeightBytes * decodeTokensPerS() / 1e9;
     }
 
+    /** {@link #decodeGbPerS} against {@link #decodeBandwidthGbPerS}. */
     public double decodeFractionOfBandwidth() {
+        return decodeGbPerS() / decodeBandwidthGbPerS();
+    }
+
+    /** {@link #decodeGbPerS} against the best bandwidth of every probe ({@link #limits()}), whenever it was taken. */
+    public double decodeFractionOfBestBandwidth() {
         return decodeGbPerS() / limits().bandwidthGbPerS();
     }
 
@@ -130,7 +156,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("decode_tokens_per_s", decodeTokensPerS());
         m.put("decode_gb_per_s", decodeGbPerS());
-        m.put("bandwidth_gb_per_s", limits().bandwidthGbPerS());
+        m.put("bandwidth_gb_per_s", decodeBandwidthGbPerS());
         m.put("decode_fraction_of_bandwidth", decodeFractionOfBandwidth());
         m.put("prefill_gflops", prefillGflops());
         m.put("vision_gflops", visionGflops());
@@ -157,6 +183,8 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         m.put("decode_ms_per_token", decodeS * 1e3 / decodeTokens);
         m.put("weights_read_gb_per_s", weightsReadGbPerS);
         m.put("decode_fraction_of_weights_read", decodeFractionOfWeightsRead());
+        m.put("bandwidth_gb_per_s_best", limits().bandwidthGbPerS());
+        m.put("decode_fraction_of_best_bandwidth", decodeFractionOfBestBandwidth());
         m.put("physical_memory_mb", physicalBytes / 1048576.0);
         m.put("peak_rss_fraction_of_ram", (double) peakRssBytes / physicalBytes);
         m.put("heap_peak_mb", heapPeakBytes / 1048576.0);
@@ -166,6 +194,8 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         m.put("vector_bits", limits().vectorBits());
         m.put("bandwidth_gb_per_s_runs", limitRuns.stream().map(MachineLimits::bandwidthGbPerS).toList());
         m.put("fma_peak_gflops_runs", limitRuns.stream().map(MachineLimits::fmaPeakGflops).toList());
+        m.put("bandwidth_gb_per_s_at_decode_runs", decodeLimitRuns.stream().map(MachineLimits::bandwidthGbPerS).toList());
+        m.put("fma_peak_gflops_at_decode_runs", decodeLimitRuns.stream().map(MachineLimits::fmaPeakGflops).toList());
         return m;
     }
 
@@ -177,16 +207,21 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         sb.append(String.format(Locale.ROOT, "weights %.2f GB, read per decoded token %.2f GB%s%n", checkpointBytes / 1e9,
                 decoderWeightBytes / 1e9, generateS > 0 ? String.format(Locale.ROOT, " (generated in %.0f s)", generateS) : ""));
         sb.append("\n| measurement | figure | fraction of limit |\n|---|---|---|\n");
-        row(sb, "memory bandwidth (limit)", f("%.1f GB/s", limits().bandwidthGbPerS()), "best of " + runs(MachineLimits::bandwidthGbPerS));
+        row(sb, "memory bandwidth around the decode (limit)", f("%.1f GB/s", decodeBandwidthGbPerS()),
+                decodeLimitRuns.isEmpty() ? "not measured; best of all probes" : "best of " + runs(decodeLimitRuns, MachineLimits::bandwidthGbPerS));
+        row(sb, "memory bandwidth, best probe", f("%.1f GB/s", limits().bandwidthGbPerS()),
+                "before/after the model phases " + runs(limitRuns, MachineLimits::bandwidthGbPerS)
+                        + (decodeLimitRuns.isEmpty() ? "" : "; around the decode " + runs(decodeLimitRuns, MachineLimits::bandwidthGbPerS)));
         row(sb, "FMA peak (limit)", f("%.1f GFLOP/s (%d-bit vectors)", limits().fmaPeakGflops(), limits().vectorBits()),
-                "best of " + runs(MachineLimits::fmaPeakGflops));
+                "best of " + runs(limitRuns, MachineLimits::fmaPeakGflops)
+                        + (decodeLimitRuns.isEmpty() ? "" : ", " + runs(decodeLimitRuns, MachineLimits::fmaPeakGflops)));
         row(sb, "load (open + build)", f("%.2f s", loadS), "-");
         row(sb, "vision encode, 1 image", f("%.0f ms, %.1f GFLOP/s (%.1f GFLOP)", visionMs, visionGflops(), visionFlop / 1e9),
                 pct(visionFractionOfPeak()) + " of FMA peak");
         row(sb, f("prefill, %d tokens", prefillTokens), f("%.0f ms, %.1f tokens/s, %.1f GFLOP/s", prefillMs,
                 prefillTokensPerS(), prefillGflops()), pct(prefillFractionOfPeak()) + " of FMA peak");
         row(sb, f("decode, %d tokens", decodeTokens), f("%.2f tokens/s, %.1f GB/s", decodeTokensPerS(), decodeGbPerS()),
-                pct(decodeFractionOfBandwidth()) + " of bandwidth");
+                pct(decodeFractionOfBandwidth()) + " of bandwidth (" + pct(decodeFractionOfBestBandwidth()) + " of every probe's best)");
         row(sb, "streaming the decoder weights", f("%.1f GB/s", weightsReadGbPerS),
                 "decode " + pct(decodeFractionOfWeightsRead()) + " of it");
         row(sb, "peak RSS (VmHWM)", f("%.0f MB", peakRssMb()),
@@ -196,8 +231,8 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         return sb.toString();
     }
 
-    private String runs(java.util.function.ToDoubleFunction<MachineLimits> figure) {
-        return String.join(", ", limitRuns.stream().map(m -> f("%.1f", figure.applyAsDouble(m))).toList());
+    private static String runs(List<MachineLimits> runs, java.util.function.ToDoubleFunction<MachineLimits> figure) {
+        return String.join(", ", runs.stream().map(m -> f("%.1f", figure.applyAsDouble(m))).toList());
     }
 
     private static void number(double d, StringBuilder sb) {

@@ -86,14 +86,16 @@ public final class BenchmarkRunner {
         // the product's caches: Q8, or for stored weights the column panels of long BF16 rows
         Path cacheRoot = options.cacheDir() != null ? options.cacheDir().resolve("q8")
                 : dev.paligemma.LoadOptions.defaults().effectiveQ8CacheDir();
-        Phases m = measure(dir, options.q8(), cacheRoot, reps, prefillReps, decodeTokens, log);
+        List<MachineLimits> decodeLimitRuns = new ArrayList<>();
+        Phases m = measure(dir, options.q8(), cacheRoot, reps, prefillReps, decodeTokens,
+                () -> decodeLimitRuns.add(measureLimits(streamBytes, probeRuns, log)), log);
         if (!options.quick()) {
             // again after the model phases, so one disturbed probe does not set the limit (the model's pages
             // are unmapped by now and the child JVM measures the same way)
             limitRuns.add(measureLimits(streamBytes, probeRuns, log));
         }
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
-                m.checkpointBytes, m.decoderBytes, generateS, limitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
+                m.checkpointBytes, m.decoderBytes, generateS, limitRuns, decodeLimitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
                 m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.weightsReadGbPerS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
                 m.heapUsed, MemoryStats.heapMaxBytes());
     }
@@ -114,8 +116,13 @@ public final class BenchmarkRunner {
                           long heapPeak, long heapUsed) {
     }
 
+    /**
+     * Loads and times the model phases. {@code probeBandwidth} runs right before the timed decode runs and right
+     * after them, so the decode is read against a bandwidth measured within seconds of it (see
+     * {@link BenchReport#decodeLimitRuns}).
+     */
     private static Phases measure(Path dir, boolean q8, Path cacheRoot, int reps, int prefillReps, int decodeTokens,
-                                  Consumer<String> log) {
+                                  Runnable probeBandwidth, Consumer<String> log) {
         long t0 = System.nanoTime();
         Checkpoint stored = Checkpoint.open(dir);
         // a view takes over the stored checkpoint; closing it closes both
@@ -165,6 +172,7 @@ public final class BenchmarkRunner {
                 for (int i = 0; i < DECODE_WARM_UP; i++) {
                     session.step(argmax(logits), logits);
                 }
+                probeBandwidth.run();
                 for (int r = 0; r < reps; r++) {
                     long d0 = System.nanoTime();
                     for (int i = 0; i < decodeTokens; i++) {
@@ -174,6 +182,7 @@ public final class BenchmarkRunner {
                     log.accept(String.format("decode #%d: %d tokens in %.2f s", r + 1, decodeTokens, s));
                     decodeS = Math.min(decodeS, s);
                 }
+                probeBandwidth.run();
             }
             // the decode's own pages, now resident: the ceiling the decode step could reach on them
             double weightsRead = StreamingRead.gbPerS(decoderWeights(checkpoint), reps);

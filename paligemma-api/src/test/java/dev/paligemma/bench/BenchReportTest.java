@@ -19,12 +19,14 @@ class BenchReportTest {
             "prefill_fraction_of_peak", "vision_fraction_of_peak", "load_s", "peak_rss_mb");
 
     static BenchReport report() {
-        // limits: the best of two measurements, 20 GB/s and 400 GFLOP/s.
-        // 10 tokens in 2 s over 1 GB of weights: 5 tokens/s, 5 GB/s of a 20 GB/s machine and of 8 GB/s streaming
-        // the weights themselves;
+        // limits: the best of two measurements before and after the model phases, 20 GB/s and 400 GFLOP/s, and two
+        // around the decode, 10 and 8 GB/s (390 and 350 GFLOP/s).
+        // 10 tokens in 2 s over 1 GB of weights: 5 tokens/s, 5 GB/s: half the 10 GB/s around the decode, a quarter of
+        // the best probe's 20 GB/s, and of 8 GB/s streaming the weights themselves;
         // 100 GFLOP vision in 1000 ms and 400 GFLOP prefill of 200 tokens in 2000 ms against a 400 GFLOP/s peak
         return new BenchReport("tiny", "bf16", 2, true, "test cpu", 3_000_000_000L, 1_000_000_000L, 0,
-                List.of(new MachineLimits(20, 300, 512, 2), new MachineLimits(15, 400, 512, 2)), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, 2.0, 8.0,
+                List.of(new MachineLimits(20, 300, 512, 2), new MachineLimits(15, 400, 512, 2)),
+                List.of(new MachineLimits(10, 390, 512, 2), new MachineLimits(8, 350, 512, 2)), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, 2.0, 8.0,
                 2048L << 20, 16384L << 20, 100L << 20, 50L << 20, 1000L << 20);
     }
 
@@ -37,8 +39,10 @@ class BenchReportTest {
         }
         assertEquals(5.0, num(m, "decode_tokens_per_s"), 1e-9);
         assertEquals(5.0, num(m, "decode_gb_per_s"), 1e-9);
-        assertEquals(20.0, num(m, "bandwidth_gb_per_s"), 1e-9);
-        assertEquals(0.25, num(m, "decode_fraction_of_bandwidth"), 1e-9);
+        assertEquals(10.0, num(m, "bandwidth_gb_per_s"), 1e-9);
+        assertEquals(0.5, num(m, "decode_fraction_of_bandwidth"), 1e-9);
+        assertEquals(20.0, num(m, "bandwidth_gb_per_s_best"), 1e-9);
+        assertEquals(0.25, num(m, "decode_fraction_of_best_bandwidth"), 1e-9);
         assertEquals(8.0, num(m, "weights_read_gb_per_s"), 1e-9);
         assertEquals(0.625, num(m, "decode_fraction_of_weights_read"), 1e-9);
         assertEquals(200.0, num(m, "prefill_gflops"), 1e-9);
@@ -51,8 +55,24 @@ class BenchReportTest {
         assertEquals(100.0, num(m, "prefill_tokens_per_s"), 1e-9);
         assertEquals("tiny", m.get("model"));
         // each measurement of the limits, the fractions above read against their best
-        assertEquals(List.of(20.0, 15.0), ((List<?>) m.get("bandwidth_gb_per_s_runs")).stream().map(o -> ((Number) o).doubleValue()).toList());
-        assertEquals(List.of(300.0, 400.0), ((List<?>) m.get("fma_peak_gflops_runs")).stream().map(o -> ((Number) o).doubleValue()).toList());
+        assertEquals(List.of(20.0, 15.0), list(m, "bandwidth_gb_per_s_runs"));
+        assertEquals(List.of(300.0, 400.0), list(m, "fma_peak_gflops_runs"));
+        assertEquals(List.of(10.0, 8.0), list(m, "bandwidth_gb_per_s_at_decode_runs"));
+        assertEquals(List.of(390.0, 350.0), list(m, "fma_peak_gflops_at_decode_runs"));
+    }
+
+    @Test
+    void withoutProbesAroundTheDecodeItIsReadAgainstTheBestProbe() {
+        BenchReport r = report();
+        BenchReport none = new BenchReport(r.model(), r.dtype(), r.threads(), r.quick(), r.machine(), r.checkpointBytes(),
+                r.decoderWeightBytes(), r.generateS(), r.limitRuns(), List.of(), r.loadS(), r.visionMs(), r.visionFlop(),
+                r.prefillTokens(), r.prefillMs(), r.prefillFlop(), r.decodeTokens(), r.decodeS(), r.weightsReadGbPerS(),
+                r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(), r.heapUsedBytes(), r.heapMaxBytes());
+        assertEquals(20.0, none.decodeBandwidthGbPerS(), 1e-9);
+        assertEquals(0.25, none.decodeFractionOfBandwidth(), 1e-9);
+        assertEquals(400.0, none.limits().fmaPeakGflops(), 1e-9);
+        assertTrue(none.toTable().contains("| memory bandwidth around the decode (limit) | 20.0 GB/s | not measured; best of all probes |"),
+                none.toTable());
     }
 
     @Test
@@ -67,11 +87,13 @@ class BenchReportTest {
     @Test
     void tableNamesEachFigureAndItsFraction() {
         String table = report().toTable();
-        assertTrue(table.contains("| decode, 10 tokens | 5.00 tokens/s, 5.0 GB/s | 25 % of bandwidth |"), table);
+        assertTrue(table.contains("| decode, 10 tokens | 5.00 tokens/s, 5.0 GB/s | 50 % of bandwidth (25 % of every probe's best) |"), table);
         assertTrue(table.contains("| streaming the decoder weights | 8.0 GB/s | decode 63 % of it |"), table);
         assertTrue(table.contains("| prefill, 200 tokens | 2000 ms, 100.0 tokens/s, 200.0 GFLOP/s | 50 % of FMA peak |"), table);
         assertTrue(table.contains("| peak RSS (VmHWM) | 2048 MB | 13 % of RAM |"), table);
-        assertTrue(table.contains("| memory bandwidth (limit) | 20.0 GB/s | best of 20.0, 15.0 |"), table);
+        assertTrue(table.contains("| memory bandwidth around the decode (limit) | 10.0 GB/s | best of 10.0, 8.0 |"), table);
+        assertTrue(table.contains("| memory bandwidth, best probe | 20.0 GB/s | before/after the model phases 20.0, 15.0; around the decode 10.0, 8.0 |"), table);
+        assertTrue(table.contains("| FMA peak (limit) | 400.0 GFLOP/s (512-bit vectors) | best of 300.0, 400.0, 390.0, 350.0 |"), table);
     }
 
     @Test
@@ -85,6 +107,10 @@ class BenchReportTest {
         assertThrows(InvalidArgumentException.class, () -> BenchOptions.of("paligemma-3b-224", "fp8"));
         assertThrows(InvalidArgumentException.class, () -> BenchOptions.of("paligemma-3b-224", "f32").withThreads(-1));
         assertEquals(8, BenchOptions.of("paligemma-3b-224", "F32").withQuick(true).decodeTokens());
+    }
+
+    private static List<Double> list(Map<?, ?> m, String key) {
+        return ((List<?>) m.get(key)).stream().map(o -> ((Number) o).doubleValue()).toList();
     }
 
     private static double num(Map<?, ?> m, String key) {

@@ -28,6 +28,10 @@ class BenchmarkRunnerTest {
         assertEquals(4L * (300 * 32 + 2 * perLayer + 32), r.decoderWeightBytes());
         assertTrue(r.decodeTokensPerS() > 0 && Double.isFinite(r.decodeTokensPerS()));
         assertTrue(r.limits().bandwidthGbPerS() > 0 && r.limits().fmaPeakGflops() > 0);
+        // probed right before and right after the timed decode runs, and the decode read against those two
+        assertEquals(2, r.decodeLimitRuns().size());
+        assertEquals(MachineLimits.best(r.decodeLimitRuns()).bandwidthGbPerS(), r.decodeBandwidthGbPerS());
+        assertEquals(r.decodeGbPerS() / r.decodeBandwidthGbPerS(), r.decodeFractionOfBandwidth(), 1e-12);
         assertTrue(r.weightsReadGbPerS() > 0 && Double.isFinite(r.weightsReadGbPerS()));
         assertTrue(r.visionMs() > 0 && r.prefillMs() > 0 && r.loadS() > 0);
         assertTrue(r.peakRssBytes() > 0);
