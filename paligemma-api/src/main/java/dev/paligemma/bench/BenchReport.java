@@ -32,7 +32,7 @@ import java.util.Map;
  * @param prefillMs          prefill of the prefix (best run)
  * @param prefillFlop        FLOPs of that ({@link FlopCount#prefill})
  * @param decodeTokens       tokens timed in the decode loop
- * @param decodeS            seconds for those tokens
+ * @param decodeRunsS        seconds for those tokens, each timed run in order; the best counts ({@link #decodeS})
  * @param weightsReadGbPerS  a streaming sum over the decoder's own weight pages right after the decode, all
  *                           threads, best run ({@link StreamingRead}): the ceiling on the memory the decode reads
  * @param peakRssBytes       {@code VmHWM} after the measurements (mapped weight pages count), -1 if unknown
@@ -45,12 +45,16 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
                           long checkpointBytes, long decoderWeightBytes, double generateS, List<MachineLimits> limitRuns,
                           List<MachineLimits> decodeLimitRuns,
                           double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
-                          double prefillFlop, int decodeTokens, double decodeS, double weightsReadGbPerS, long peakRssBytes, long physicalBytes,
+                          double prefillFlop, int decodeTokens, List<Double> decodeRunsS, double weightsReadGbPerS, long peakRssBytes, long physicalBytes,
                           long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
 
     public BenchReport {
         limitRuns = List.copyOf(limitRuns);
         decodeLimitRuns = List.copyOf(decodeLimitRuns);
+        decodeRunsS = List.copyOf(decodeRunsS);
+        if (decodeRunsS.isEmpty()) {
+            throw new IllegalArgumentException("BenchReport: no timed decode run");
+        }
         if (limitRuns.isEmpty()) {
             throw new IllegalArgumentException("BenchReport: no measurement of the machine's limits");
         }
@@ -87,8 +91,13 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         return prefillTokens / (prefillMs / 1e3);
     }
 
+    /** Seconds of the best timed decode run, as vision and prefill count their best run. */
+    public double decodeS() {
+        return decodeRunsS.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+    }
+
     public double decodeTokensPerS() {
-        return decodeTokens / decodeS;
+        return decodeTokens / decodeS();
     }
 
     /** Weight bytes streamed per second while decoding: {@link #decoderWeightBytes} x tokens/s. */
@@ -180,7 +189,8 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         m.put("prefill_tokens_per_s", prefillTokensPerS());
         m.put("prefill_gflop", prefillFlop / 1e9);
         m.put("decode_tokens", decodeTokens);
-        m.put("decode_ms_per_token", decodeS * 1e3 / decodeTokens);
+        m.put("decode_ms_per_token", decodeS() * 1e3 / decodeTokens);
+        m.put("decode_ms_per_token_runs", decodeRunsS.stream().map(x -> x * 1e3 / decodeTokens).toList());
         m.put("weights_read_gb_per_s", weightsReadGbPerS);
         m.put("decode_fraction_of_weights_read", decodeFractionOfWeightsRead());
         m.put("bandwidth_gb_per_s_best", limits().bandwidthGbPerS());
@@ -220,7 +230,8 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
                 pct(visionFractionOfPeak()) + " of FMA peak");
         row(sb, f("prefill, %d tokens", prefillTokens), f("%.0f ms, %.1f tokens/s, %.1f GFLOP/s", prefillMs,
                 prefillTokensPerS(), prefillGflops()), pct(prefillFractionOfPeak()) + " of FMA peak");
-        row(sb, f("decode, %d tokens", decodeTokens), f("%.2f tokens/s, %.1f GB/s", decodeTokensPerS(), decodeGbPerS()),
+        row(sb, f("decode, %d tokens", decodeTokens), f("%.2f tokens/s, %.1f GB/s (best of %s s)", decodeTokensPerS(), decodeGbPerS(),
+                        String.join(", ", decodeRunsS.stream().map(x -> f("%.2f", x)).toList())),
                 pct(decodeFractionOfBandwidth()) + " of bandwidth (" + pct(decodeFractionOfBestBandwidth()) + " of every probe's best)");
         row(sb, "streaming the decoder weights", f("%.1f GB/s", weightsReadGbPerS),
                 "decode " + pct(decodeFractionOfWeightsRead()) + " of it");

@@ -96,7 +96,7 @@ public final class BenchmarkRunner {
         }
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
                 m.checkpointBytes, m.decoderBytes, generateS, limitRuns, decodeLimitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
-                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeS, m.weightsReadGbPerS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
+                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeRunsS, m.weightsReadGbPerS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
                 m.heapUsed, MemoryStats.heapMaxBytes());
     }
 
@@ -111,7 +111,7 @@ public final class BenchmarkRunner {
     static final int DECODE_WARM_UP = 4;
 
     private record Phases(double loadS, double visionMs, double visionFlop, int prefixLength, double prefillMs,
-                          double prefillFlop, double decodeS, double weightsReadGbPerS, long checkpointBytes,
+                          double prefillFlop, List<Double> decodeRunsS, double weightsReadGbPerS, long checkpointBytes,
                           long decoderBytes, long rss,
                           long heapPeak, long heapUsed) {
     }
@@ -155,7 +155,7 @@ public final class BenchmarkRunner {
             DecoderInput input = decoder.input(rows, imageRows, textTokens(config));
             int prefixLength = input.length();
             double prefillMs = Double.MAX_VALUE;
-            double decodeS = Double.MAX_VALUE;
+            List<Double> decodeRunsS = new ArrayList<>();
             try (GemmaSession session = decoder.newSession(prefixLength + DECODE_WARM_UP + reps * decodeTokens)) {
                 float[] logits = null;
                 for (int r = 0; r < prefillReps; r++) {
@@ -180,7 +180,7 @@ public final class BenchmarkRunner {
                     }
                     double s = (System.nanoTime() - d0) / 1e9;
                     log.accept(String.format("decode #%d: %d tokens in %.2f s", r + 1, decodeTokens, s));
-                    decodeS = Math.min(decodeS, s);
+                    decodeRunsS.add(s);
                 }
                 probeBandwidth.run();
             }
@@ -194,7 +194,7 @@ public final class BenchmarkRunner {
             long decoderBytes = decoderWeightBytes(checkpoint);
             double visionFlop = FlopCount.vision(config.vision());
             double prefillFlop = FlopCount.prefill(config.text(), prefixLength);
-            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeS, weightsRead,
+            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeRunsS, weightsRead,
                     checkpointBytes, decoderBytes, rss, heapPeak, heapUsed);
         }
     }

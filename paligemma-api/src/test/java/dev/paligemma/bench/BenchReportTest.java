@@ -21,12 +21,12 @@ class BenchReportTest {
     static BenchReport report() {
         // limits: the best of two measurements before and after the model phases, 20 GB/s and 400 GFLOP/s, and two
         // around the decode, 10 and 8 GB/s (390 and 350 GFLOP/s).
-        // 10 tokens in 2 s over 1 GB of weights: 5 tokens/s, 5 GB/s: half the 10 GB/s around the decode, a quarter of
+        // 10 tokens in 2 s (the best of three runs: 2.5, 2.0 and 3.0 s) over 1 GB of weights: 5 tokens/s, 5 GB/s: half the 10 GB/s around the decode, a quarter of
         // the best probe's 20 GB/s, and of 8 GB/s streaming the weights themselves;
         // 100 GFLOP vision in 1000 ms and 400 GFLOP prefill of 200 tokens in 2000 ms against a 400 GFLOP/s peak
         return new BenchReport("tiny", "bf16", 2, true, "test cpu", 3_000_000_000L, 1_000_000_000L, 0,
                 List.of(new MachineLimits(20, 300, 512, 2), new MachineLimits(15, 400, 512, 2)),
-                List.of(new MachineLimits(10, 390, 512, 2), new MachineLimits(8, 350, 512, 2)), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, 2.0, 8.0,
+                List.of(new MachineLimits(10, 390, 512, 2), new MachineLimits(8, 350, 512, 2)), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, List.of(2.5, 2.0, 3.0), 8.0,
                 2048L << 20, 16384L << 20, 100L << 20, 50L << 20, 1000L << 20);
     }
 
@@ -38,6 +38,8 @@ class BenchReportTest {
             assertInstanceOf(Number.class, m.get(key), key);
         }
         assertEquals(5.0, num(m, "decode_tokens_per_s"), 1e-9);
+        assertEquals(200.0, num(m, "decode_ms_per_token"), 1e-9);
+        assertEquals(List.of(250.0, 200.0, 300.0), list(m, "decode_ms_per_token_runs"));
         assertEquals(5.0, num(m, "decode_gb_per_s"), 1e-9);
         assertEquals(10.0, num(m, "bandwidth_gb_per_s"), 1e-9);
         assertEquals(0.5, num(m, "decode_fraction_of_bandwidth"), 1e-9);
@@ -66,13 +68,24 @@ class BenchReportTest {
         BenchReport r = report();
         BenchReport none = new BenchReport(r.model(), r.dtype(), r.threads(), r.quick(), r.machine(), r.checkpointBytes(),
                 r.decoderWeightBytes(), r.generateS(), r.limitRuns(), List.of(), r.loadS(), r.visionMs(), r.visionFlop(),
-                r.prefillTokens(), r.prefillMs(), r.prefillFlop(), r.decodeTokens(), r.decodeS(), r.weightsReadGbPerS(),
+                r.prefillTokens(), r.prefillMs(), r.prefillFlop(), r.decodeTokens(), r.decodeRunsS(), r.weightsReadGbPerS(),
                 r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(), r.heapUsedBytes(), r.heapMaxBytes());
         assertEquals(20.0, none.decodeBandwidthGbPerS(), 1e-9);
         assertEquals(0.25, none.decodeFractionOfBandwidth(), 1e-9);
         assertEquals(400.0, none.limits().fmaPeakGflops(), 1e-9);
         assertTrue(none.toTable().contains("| memory bandwidth around the decode (limit) | 20.0 GB/s | not measured; best of all probes |"),
                 none.toTable());
+    }
+
+    @Test
+    void aReportNeedsATimedDecodeRun() {
+        BenchReport r = report();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BenchReport(r.model(), r.dtype(),
+                r.threads(), r.quick(), r.machine(), r.checkpointBytes(), r.decoderWeightBytes(), r.generateS(), r.limitRuns(),
+                r.decodeLimitRuns(), r.loadS(), r.visionMs(), r.visionFlop(), r.prefillTokens(), r.prefillMs(), r.prefillFlop(),
+                r.decodeTokens(), List.of(), r.weightsReadGbPerS(), r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(),
+                r.heapUsedBytes(), r.heapMaxBytes()));
+        assertTrue(e.getMessage().contains("decode"), e.getMessage());
     }
 
     @Test
@@ -87,7 +100,7 @@ class BenchReportTest {
     @Test
     void tableNamesEachFigureAndItsFraction() {
         String table = report().toTable();
-        assertTrue(table.contains("| decode, 10 tokens | 5.00 tokens/s, 5.0 GB/s | 50 % of bandwidth (25 % of every probe's best) |"), table);
+        assertTrue(table.contains("| decode, 10 tokens | 5.00 tokens/s, 5.0 GB/s (best of 2.50, 2.00, 3.00 s) | 50 % of bandwidth (25 % of every probe's best) |"), table);
         assertTrue(table.contains("| streaming the decoder weights | 8.0 GB/s | decode 63 % of it |"), table);
         assertTrue(table.contains("| prefill, 200 tokens | 2000 ms, 100.0 tokens/s, 200.0 GFLOP/s | 50 % of FMA peak |"), table);
         assertTrue(table.contains("| peak RSS (VmHWM) | 2048 MB | 13 % of RAM |"), table);

@@ -22,6 +22,7 @@ class BenchmarkRunnerTest {
         assertEquals("tiny-f32", r.model());
         assertEquals(4 + BenchmarkRunner.TEXT_TOKENS, r.prefillTokens());
         assertEquals(8, r.decodeTokens());
+        assertEquals(1, r.decodeRunsS().size(), "quick: one timed decode run");
         // every decoder tensor in F32: embedding 300x32, per layer q 32x32, k and v 16x32, o 32x32, MLP 3 x 64x32,
         // four norms of 32; final norm 32
         long perLayer = 32 * 32 + 2 * 16 * 32 + 32 * 32 + 3 * 64 * 32 + 4 * 32;
