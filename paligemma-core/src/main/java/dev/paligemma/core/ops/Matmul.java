@@ -1058,7 +1058,7 @@ public final class Matmul {
         int pp = k / (2 * L) * (2 * L);
         int nb = (int) Q8.blocks(k);
         int fullBlocks = k / Q8.BLOCK;
-        float[] cur = Q8_SCALES.get(nb), next = Q8_SCALES_NEXT.get(nb), lanes = LANES.get();
+        float[] cur = Q8_SCALES.get(nb + L), next = Q8_SCALES_NEXT.get(nb + L), lanes = LANES.get();
         MemorySegment xs = alignedX(x, xOff, k);
         if (r0 < r1) {
             q8Scales(sc, r0 * lds, nb, next);
@@ -1148,7 +1148,7 @@ public final class Matmul {
     static void rowsQ8Panels(float[] x, int xOff, int k, int panel, long m, MemorySegment w, MemorySegment sc,
                              int r0, int r1, float[] out, int outOff) {
         int nbc = panel / Q8.BLOCK;
-        float[] cur = Q8_SCALES.get(nbc), next = Q8_SCALES_NEXT.get(nbc), lanes = LANES.get();
+        float[] cur = Q8_SCALES.get(nbc + L), next = Q8_SCALES_NEXT.get(nbc + L), lanes = LANES.get();
         float[] sums = PANEL_SUMS.get(2 * L * Math.max(0, r1 - r0));
         MemorySegment xs = alignedX(x, xOff, k);
         for (int p0 = 0; p0 < k; p0 += panel) {
@@ -1200,7 +1200,8 @@ public final class Matmul {
 
     /**
      * The {@code n} half-precision scales at {@code sc[off..]} as floats in {@code dst[0, n)}, the values
-     * {@link #scaleAt} reads, L at a time. A half's bits shifted left by 13 and read as a float are the half's
+     * {@link #scaleAt} reads, L at a time. When {@code dst} has room, the last group may also widen the halves
+     * that follow the n in {@code sc} (never past its end) into {@code dst[n, ...)}. A half's bits shifted left by 13 and read as a float are the half's
      * value times 2^-112, exactly, for every non-negative finite half, subnormals and zero included: the
      * exponent field lands unbiased by 112 and a subnormal half lands as a float subnormal of the same scale.
      * So one multiply by 2^112 (exact) finishes it. Negative scales, infinities and NaNs never come from
@@ -1212,7 +1213,14 @@ public final class Matmul {
      */
     static void q8Scales(MemorySegment sc, long off, int n, float[] dst) {
         int b = 0;
-        for (; b + L <= n; b += L) {
+        // the last, partial group too, when dst has room for a whole one and the segment holds L halves from
+        // there (the next row's scales; their floats land in dst past n): a row of 2304 weights has 72 scales,
+        // and eight scalar conversions after four groups took 7 % of the one-row kernel's time from L2
+        long whole = Math.min(n + L - 1, dst.length) / L * L;
+        if (off + 2L * whole > sc.byteSize()) {
+            whole = n / L * L;
+        }
+        for (; b < whole; b += L) {
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S, sc, off + 2L * b, LE).convertShape(VectorOperators.S2I, I, 0);
             // sign-extended, so a set sign bit reads as a huge unsigned value: one compare catches both cases
             if (h.compare(VectorOperators.UGE, 0x7C00).anyTrue()) {

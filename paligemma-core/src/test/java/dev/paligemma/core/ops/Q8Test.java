@@ -207,6 +207,22 @@ class Q8Test {
                         "half 0x" + Integer.toHexString(h & 0xFFFF) + " from start " + start);
             }
         }
+        // with room in dst, the last partial group widens the halves after the n as well (never past the segment)
+        int lanes = Math.max(1, Matmul.vectorPadded(1));
+        for (int count : new int[] {72, 1, 100, 17}) {
+            for (boolean atEnd : new boolean[] {false, true}) {
+                MemorySegment row = atEnd ? sc.asSlice(2L * (n - count), 2L * count) : sc.asSlice(2L * 1000, 2L * (count + 64));
+                int first = atEnd ? n - count : 1000;
+                float[] roomy = new float[count + lanes];
+                java.util.Arrays.fill(roomy, Float.NaN);
+                Matmul.q8Scales(row, 0, count, roomy);
+                for (int i = 0; i < count; i++) {
+                    short h = (short) (first + i);
+                    assertEquals(Float.floatToRawIntBits(Float.float16ToFloat(h)), Float.floatToRawIntBits(roomy[i]),
+                            "half 0x" + Integer.toHexString(h & 0xFFFF) + ", count " + count + (atEnd ? " at the segment's end" : ""));
+                }
+            }
+        }
         MemorySegment mixed = ARENA.allocate(64, 64);
         short[] halves = new short[32];
         for (int i = 0; i < 32; i++) {
@@ -220,6 +236,17 @@ class Q8Test {
         Matmul.q8Scales(mixed, 0, 32, dst);
         for (int i = 0; i < 32; i++) {
             assertEquals(Float.float16ToFloat(halves[i]), dst[i], "scale " + i + " of a group with a negative one");
+        }
+        // 20 scales from the ninth: their last group would pass the segment's end, so it is not read whole
+        float[] after = new float[32 + lanes];
+        Matmul.q8Scales(mixed, 2L * 8, 20, after);
+        for (int i = 0; i < 20; i++) {
+            assertEquals(Float.float16ToFloat(halves[8 + i]), after[i], "scale " + (8 + i) + " before an over-read");
+        }
+        // 7 scales, the group read whole holds the negative eighth: the scalar path, the first 7 exact
+        Matmul.q8Scales(mixed, 0, 7, after);
+        for (int i = 0; i < 7; i++) {
+            assertEquals(Float.float16ToFloat(halves[i]), after[i], "scale " + i + " before a negative one");
         }
     }
 
