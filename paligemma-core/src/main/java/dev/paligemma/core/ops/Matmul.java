@@ -26,12 +26,10 @@ import jdk.incubator.vector.VectorOperators;
  * F16, read straight from the tensor's memory segment and converted to float32 in registers); activations
  * are float32 arrays.
  *
- * <p>{@link #matmul} (prefill, vision encoder) computes 4x4 output tiles as 16 vector dot products, so each
- * loaded (and widened) weight vector feeds four FMAs and each activation vector four more. Work is cut into
- * blocks of {@value #MB} weight rows spread over {@link Parallel}; inside a block, k is cut into
- * slices of at most {@value #SLICE_BYTES} bytes per weight row (equal lengths, so no slice is a short remainder)
- * so the block's weights stay in L2 while every activation row streams past them,
- * which makes each weight byte come from memory once. {@link #matvec} (decoding) is bandwidth-bound: each
+ * <p>{@link #matmul} (prefill, vision encoder) is {@link PackedGemm}'s on the vector path: weight rows decoded
+ * once per task into floats, outer-product micro-tiles over transposed activations. Attention's products over
+ * float arrays ({@link #matmulTransposed}) compute 4x4 output tiles as 16 vector dot products
+ * ({@link #blockArray}). {@link #matvec} (decoding) is bandwidth-bound: each
  * thread streams a contiguous row block one row at a time, a single sequential stream the hardware
  * prefetcher follows (four rows per pass made four interleaved streams that restart every row: 14 against
  * 27 GB/s per core at k = 2304), except for the long rows of {@link #fourRowsPerPass}.
@@ -44,11 +42,11 @@ import jdk.incubator.vector.VectorOperators;
  * same jar to the next.
  */
 public final class Matmul {
-    /** Weight rows per parallel task in {@link #matmul}. */
+    /** Weight rows per parallel task in {@link #matmul}'s scalar path. */
     static final int MB = 64;
     /**
-     * Weight bytes per row in one k slice of {@link #block}: {@value #MB} rows of it (576 KB) stay in a 1 MB L2
-     * while all activation rows stream past. A slice's tiles end in an epilogue (16 lane sums, scalar tail,
+     * Weight bytes per row in one k slice of {@link #blockArray}: 64 rows of it (576 KB) stay in a 1 MB L2
+     * while all activation rows stream past (figures from when the weight products used these tiles too). A slice's tiles end in an epilogue (16 lane sums, scalar tail,
      * stores), so fewer, longer slices pay it less often: Gemma 2's k = 2304 was a 2048 slice plus a 256 one.
      * As one slice, 266 x 2304 x 18432 BF16 went 137 -> 154 GFLOP/s and SigLIP's 256 x 4304 x 1152 132 -> 152
      * (medians of 12 alternating runs). Four activation rows then outgrow L1, which measured no slower.
@@ -111,26 +109,16 @@ public final class Matmul {
         int panel = (int) w.panelLength();
         long ldw = (long) panel * dt.byteSize();
         boolean vector = Simd.vector();
-        int blocks = (m + MB - 1) / MB;
-        if (dt == DType.Q8) {
-            MemorySegment sc = w.scales();
-            boolean q8vector = vector && Simd.Q8_VECTOR;
-            Parallel.forEach(blocks, b -> {
-                int j0 = b * MB;
-                int j1 = Math.min(m, j0 + MB);
-                if (q8vector) {
-                    blockQ8(x, k, n, seg, panel, m, sc, j0, j1, out, m);
-                } else {
-                    scalarQ8(x, 0, k, n, k, panel, m, seg, sc, j0, j1, out, 0, m);
-                }
-            });
+        if (vector && (dt != DType.Q8 || Simd.Q8_VECTOR)) {
+            PackedGemm.matmul(x, n, k, w, m, out);
             return;
         }
+        int blocks = (m + MB - 1) / MB;
         Parallel.forEach(blocks, b -> {
             int j0 = b * MB;
             int j1 = Math.min(m, j0 + MB);
-            if (vector) {
-                block(x, 0, k, n, k, seg, dt, 0, ldw, panel, m, j0, j1, out, 0, m);
+            if (dt == DType.Q8) {
+                scalarQ8(x, 0, k, n, k, panel, m, seg, w.scales(), j0, j1, out, 0, m);
             } else {
                 scalarBlock(x, 0, k, n, k, seg, dt, 0, ldw, panel, m, j0, j1, out, 0, m);
             }
@@ -292,13 +280,13 @@ public final class Matmul {
     }
 
     /**
-     * Slices are whole vectors and whole Q8 blocks (a Q8 slice is dequantised from a block start), the same for
-     * every weight type, so a Q8 product keeps the bits of the F32 product over its dequantised weights.
+     * Slices are whole vectors and whole Q8 blocks (kept from when weight products used {@link #blockArray}'s
+     * tiles and dequantised Q8 slices from a block start).
      */
     static final int SLICE_UNIT = Q8.BLOCK % L == 0 ? Q8.BLOCK : L * Q8.BLOCK;
 
     /**
-     * Length of {@link #block}'s k slices for weights of {@code bytesPerWeight} bytes: at most
+     * Length of {@link #blockArray}'s k slices for weights of {@code bytesPerWeight} bytes: at most
      * {@link #SLICE_BYTES} per row, all slices equally long but the last (a multiple of {@link #SLICE_UNIT}).
      */
     static int sliceLength(int k, int bytesPerWeight) {
@@ -313,71 +301,9 @@ public final class Matmul {
     }
 
     /**
-     * Weight rows {@code [j0, j1)} against all n activation rows, k cut into {@link #sliceLength} slices. The
-     * weights are m rows in column panels of {@code panel} ({@link Tensor#panelLength}; {@code panel = k}:
-     * row-major, rows {@code ldw} bytes apart), and no slice crosses a panel.
+     * Rows {@code [j0, j1)} of an F32 product over float arrays (attention's operands, {@code b} is {@code [m, k]}
+     * rows of stride {@code ldb}): 4x4 tiles of vector dot products over k slices of {@link #sliceLength}.
      */
-    static void block(float[] x, int xOff, int ldx, int n, int k, MemorySegment w, DType dt, long wBase, long ldw,
-                      int panel, long m, int j0, int j1, float[] c, int cOff, int ldc) {
-        if (k == 0) {
-            for (int i = 0; i < n; i++) {
-                java.util.Arrays.fill(c, cOff + i * ldc + j0, cOff + i * ldc + j1, 0f);
-            }
-            return;
-        }
-        float[] lanes = LANES.get();
-        // F16 slices are decoded into a float buffer, which is what has to stay in L2
-        int kc = sliceLength(panel, dt == DType.F16 ? 4 : dt.byteSize());
-        for (int p0 = 0, p1; p0 < k; p0 = p1) {
-            int s0 = p0 / panel * panel;
-            p1 = Math.min(Math.min(k, s0 + panel), p0 + kc);
-            // where row j's panel starts, less the panel's first column: the tiles add j ldw and 2 p
-            long base = panelBase(wBase, ldw, m, s0, panel, dt.byteSize());
-            int pv = p0 + (p1 - p0) / L * L;
-            boolean acc = p0 > 0;
-            if (dt == DType.F16) {
-                // the half decoder is too large to inline 4x into a tile, so the block's slice is decoded once
-                // into a small per-thread buffer (reused by all n rows) and multiplied as float32
-                int len = p1 - p0;
-                float[] buf = SCRATCH.get((j1 - j0) * len);
-                for (int j = j0; j < j1; j++) {
-                    Simd.decodeF16(w, base + j * ldw + 2L * p0, buf, (j - j0) * len, len);
-                }
-                tilesDecoded(x, xOff, ldx, n, buf, len, j0, j1, p0, p1, c, cOff, ldc, acc, lanes);
-                continue;
-            }
-            for (int i = 0; i < n; i += 4) {
-                for (int j = j0; j < j1; j += 4) {
-                    if (dt == DType.F32) {
-                        tileF32(x, xOff, ldx, i, n, w, base, ldw, j, j1, p0, p1, lanes);
-                        finishF32(x, xOff, ldx, i, n, w, base, ldw, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
-                    } else {
-                        tileBf16(x, xOff, ldx, i, n, w, base, ldw, j, j1, p0, p1, lanes);
-                        finishBf16(x, xOff, ldx, i, n, w, base, ldw, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * All 4x4 tiles of weight rows {@code [j0, j1)} over the k slice {@code [p0, p1)} whose weights were decoded
-     * into {@code buf} (row {@code j} at {@code (j - j0) * kc}): the F16 and Q8 blocks, which decode a slice once
-     * for all n activation rows.
-     */
-    private static void tilesDecoded(float[] x, int xOff, int ldx, int n, float[] buf, int kc, int j0, int j1,
-                                     int p0, int p1, float[] c, int cOff, int ldc, boolean acc, float[] lanes) {
-        int pv = p0 + (p1 - p0) / L * L;
-        int bBase = -j0 * kc - p0;
-        for (int i = 0; i < n; i += 4) {
-            for (int j = j0; j < j1; j += 4) {
-                tileArray(x, xOff, ldx, i, n, buf, bBase, kc, j, j1, p0, p1, lanes);
-                finishArray(x, xOff, ldx, i, n, buf, bBase, kc, j, j1, pv, p1, c, cOff, ldc, acc, lanes);
-            }
-        }
-    }
-
-    /** {@link #block} for F32 operands in a float array {@code b} ({@code [m, k]} rows of stride {@code ldb}). */
     static void blockArray(float[] x, int xOff, int ldx, int n, int k, float[] b, int bOff, int ldb,
                            int j0, int j1, float[] c, int cOff, int ldc) {
         if (k == 0) {
@@ -404,7 +330,7 @@ public final class Matmul {
     /** A tile's 16 accumulators as stored lanes, then their 16 sums ({@link Simd#sums16}). */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L + 16]);
 
-    /** The kernels' own per-thread buffer: decoded F16/Q8 weight slices and F16 matvec rows. */
+    /** {@link #rowsF16Decoded}'s per-thread buffer of decoded rows. */
     private static final ThreadBuffer SCRATCH = new ThreadBuffer();
 
     /** Matvec rows for F16 weights: each row decoded into a per-thread buffer, then a float32 dot product. */
@@ -503,102 +429,9 @@ public final class Matmul {
         }
     }
 
-    /** 4x4 register tile over {@code [p0, p1)} for F32 weights; rows beyond the edge repeat the last row and are not stored. */
-    static void tileF32(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int p0, int p1, float[] t) {
-        int ni = Math.min(4, n - i);
-        int nj = Math.min(4, j1 - j);
-        int x0 = xOff + i * ldx;
-        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
-        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
-        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
-        long w0 = wBase + j * ldw;
-        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
-        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
-        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int pv = p0 + (p1 - p0) / L * L;
-        for (int p = p0; p < pv; p += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + p);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + p);
-            FloatVector v2 = FloatVector.fromArray(F, x, x2 + p);
-            FloatVector v3 = FloatVector.fromArray(F, x, x3 + p);
-            long o = (long) p * 4;
-            FloatVector b = FloatVector.fromMemorySegment(F, w, w0 + o, LE);
-            a00 = v0.fma(b, a00);
-            a10 = v1.fma(b, a10);
-            a20 = v2.fma(b, a20);
-            a30 = v3.fma(b, a30);
-            b = FloatVector.fromMemorySegment(F, w, w1 + o, LE);
-            a01 = v0.fma(b, a01);
-            a11 = v1.fma(b, a11);
-            a21 = v2.fma(b, a21);
-            a31 = v3.fma(b, a31);
-            b = FloatVector.fromMemorySegment(F, w, w2 + o, LE);
-            a02 = v0.fma(b, a02);
-            a12 = v1.fma(b, a12);
-            a22 = v2.fma(b, a22);
-            a32 = v3.fma(b, a32);
-            b = FloatVector.fromMemorySegment(F, w, w3 + o, LE);
-            a03 = v0.fma(b, a03);
-            a13 = v1.fma(b, a13);
-            a23 = v2.fma(b, a23);
-            a33 = v3.fma(b, a33);
-        }
-        // lanes stored and summed in a separate step (Simd.sums16): 16 in-tile vector reductions make the tile too big for C2
-        a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
-        a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
-        a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
-        a30.intoArray(t, 12 * L); a31.intoArray(t, 13 * L); a32.intoArray(t, 14 * L); a33.intoArray(t, 15 * L);
-    }
-
-    /** Sums a {@link #tileF32}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
-    static void finishF32(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int pv, int p1, float[] c, int cOff, int ldc, boolean accumulate, float[] t) {
-        int ni = Math.min(4, n - i);
-        int nj = Math.min(4, j1 - j);
-        int x0 = xOff + i * ldx;
-        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
-        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
-        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
-        long w0 = wBase + j * ldw;
-        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
-        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
-        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
-        Simd.sums16(t);
-        int q = 16 * L;
-        float s00 = t[q], s01 = t[q + 1], s02 = t[q + 2], s03 = t[q + 3];
-        float s10 = t[q + 4], s11 = t[q + 5], s12 = t[q + 6], s13 = t[q + 7];
-        float s20 = t[q + 8], s21 = t[q + 9], s22 = t[q + 10], s23 = t[q + 11];
-        float s30 = t[q + 12], s31 = t[q + 13], s32 = t[q + 14], s33 = t[q + 15];
-        for (int p = pv; p < p1; p++) {
-            float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
-            long o = (long) p * 4;
-            float b0 = getF32(w, w0 + o), b1 = getF32(w, w1 + o), b2 = getF32(w, w2 + o), b3 = getF32(w, w3 + o);
-            s00 += v0 * b0; s01 += v0 * b1; s02 += v0 * b2; s03 += v0 * b3;
-            s10 += v1 * b0; s11 += v1 * b1; s12 += v1 * b2; s13 += v1 * b3;
-            s20 += v2 * b0; s21 += v2 * b1; s22 += v2 * b2; s23 += v2 * b3;
-            s30 += v3 * b0; s31 += v3 * b1; s32 += v3 * b2; s33 += v3 * b3;
-        }
-        int r = cOff + i * ldc + j;
-        put(c, r, nj, accumulate, s00, s01, s02, s03);
-        if (ni > 1) {
-            put(c, r + ldc, nj, accumulate, s10, s11, s12, s13);
-        }
-        if (ni > 2) {
-            put(c, r + 2 * ldc, nj, accumulate, s20, s21, s22, s23);
-        }
-        if (ni > 3) {
-            put(c, r + 3 * ldc, nj, accumulate, s30, s31, s32, s33);
-        }
-    }
-
     /**
-     * {@link #tileF32} over a float array (attention operands, decoded F16 slices): the same loads and FMAs in the
-     * same order, so the same bits. Heap data must not reach the F32 kernels' {@code FloatVector.fromMemorySegment}: the JDK's segment-load code keeps
+     * A 4x4 register tile over {@code [p0, p1)} of float arrays (attention operands): 16 vector dot products,
+     * their lanes stored to {@code t}. Heap data must not reach the kernels' {@code FloatVector.fromMemorySegment}: the JDK's segment-load code keeps
      * one type profile for every caller, and once it has seen heap, native and mapped segments C2 compiles the
      * weight loads as megamorphic calls (the F32 model ran at 10 % of the FMA peak, 23 vs 155 GFLOP/s).
      * Rows beyond the edge repeat the last row and are not stored. */
@@ -653,7 +486,7 @@ public final class Matmul {
         a30.intoArray(t, 12 * L); a31.intoArray(t, 13 * L); a32.intoArray(t, 14 * L); a33.intoArray(t, 15 * L);
     }
 
-    /** As {@link #finishF32} for {@link #tileArray}: sums a {@link #tileArray}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
+    /** Sums a {@link #tileArray}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
     static void finishArray(float[] x, int xOff, int ldx, int i, int n, float[] w, int wBase, int ldw,
                         int j, int j1, int pv, int p1, float[] c, int cOff, int ldc, boolean accumulate, float[] t) {
         int ni = Math.min(4, n - i);
@@ -721,99 +554,6 @@ public final class Matmul {
                 s0 += x[xOff + p] * getF32(w, w0 + (long) p * 4);
             }
             out[outOff + j] = s0;
-        }
-    }
-
-    /** 4x4 register tile over {@code [p0, p1)} for Bf16 weights; rows beyond the edge repeat the last row and are not stored. */
-    static void tileBf16(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int p0, int p1, float[] t) {
-        int ni = Math.min(4, n - i);
-        int nj = Math.min(4, j1 - j);
-        int x0 = xOff + i * ldx;
-        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
-        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
-        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
-        long w0 = wBase + j * ldw;
-        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
-        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
-        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int pv = p0 + (p1 - p0) / L * L;
-        for (int p = p0; p < pv; p += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + p);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + p);
-            FloatVector v2 = FloatVector.fromArray(F, x, x2 + p);
-            FloatVector v3 = FloatVector.fromArray(F, x, x3 + p);
-            long o = (long) p * 2;
-            FloatVector b = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            a00 = v0.fma(b, a00);
-            a10 = v1.fma(b, a10);
-            a20 = v2.fma(b, a20);
-            a30 = v3.fma(b, a30);
-            b = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            a01 = v0.fma(b, a01);
-            a11 = v1.fma(b, a11);
-            a21 = v2.fma(b, a21);
-            a31 = v3.fma(b, a31);
-            b = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            a02 = v0.fma(b, a02);
-            a12 = v1.fma(b, a12);
-            a22 = v2.fma(b, a22);
-            a32 = v3.fma(b, a32);
-            b = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            a03 = v0.fma(b, a03);
-            a13 = v1.fma(b, a13);
-            a23 = v2.fma(b, a23);
-            a33 = v3.fma(b, a33);
-        }
-        // lanes stored and summed in a separate step (Simd.sums16): 16 in-tile vector reductions make the tile too big for C2
-        a00.intoArray(t, 0); a01.intoArray(t, L); a02.intoArray(t, 2 * L); a03.intoArray(t, 3 * L);
-        a10.intoArray(t, 4 * L); a11.intoArray(t, 5 * L); a12.intoArray(t, 6 * L); a13.intoArray(t, 7 * L);
-        a20.intoArray(t, 8 * L); a21.intoArray(t, 9 * L); a22.intoArray(t, 10 * L); a23.intoArray(t, 11 * L);
-        a30.intoArray(t, 12 * L); a31.intoArray(t, 13 * L); a32.intoArray(t, 14 * L); a33.intoArray(t, 15 * L);
-    }
-
-    /** Sums a {@link #tileBf16}'s stored lanes in fixed order, adds the scalar k tail and stores the 4x4 results. */
-    static void finishBf16(float[] x, int xOff, int ldx, int i, int n, MemorySegment w, long wBase, long ldw,
-                        int j, int j1, int pv, int p1, float[] c, int cOff, int ldc, boolean accumulate, float[] t) {
-        int ni = Math.min(4, n - i);
-        int nj = Math.min(4, j1 - j);
-        int x0 = xOff + i * ldx;
-        int x1 = xOff + (i + Math.min(1, ni - 1)) * ldx;
-        int x2 = xOff + (i + Math.min(2, ni - 1)) * ldx;
-        int x3 = xOff + (i + Math.min(3, ni - 1)) * ldx;
-        long w0 = wBase + j * ldw;
-        long w1 = wBase + (j + Math.min(1, nj - 1)) * ldw;
-        long w2 = wBase + (j + Math.min(2, nj - 1)) * ldw;
-        long w3 = wBase + (j + Math.min(3, nj - 1)) * ldw;
-        Simd.sums16(t);
-        int q = 16 * L;
-        float s00 = t[q], s01 = t[q + 1], s02 = t[q + 2], s03 = t[q + 3];
-        float s10 = t[q + 4], s11 = t[q + 5], s12 = t[q + 6], s13 = t[q + 7];
-        float s20 = t[q + 8], s21 = t[q + 9], s22 = t[q + 10], s23 = t[q + 11];
-        float s30 = t[q + 12], s31 = t[q + 13], s32 = t[q + 14], s33 = t[q + 15];
-        for (int p = pv; p < p1; p++) {
-            float v0 = x[x0 + p], v1 = x[x1 + p], v2 = x[x2 + p], v3 = x[x3 + p];
-            long o = (long) p * 2;
-            float b0 = getBf16(w, w0 + o), b1 = getBf16(w, w1 + o), b2 = getBf16(w, w2 + o), b3 = getBf16(w, w3 + o);
-            s00 += v0 * b0; s01 += v0 * b1; s02 += v0 * b2; s03 += v0 * b3;
-            s10 += v1 * b0; s11 += v1 * b1; s12 += v1 * b2; s13 += v1 * b3;
-            s20 += v2 * b0; s21 += v2 * b1; s22 += v2 * b2; s23 += v2 * b3;
-            s30 += v3 * b0; s31 += v3 * b1; s32 += v3 * b2; s33 += v3 * b3;
-        }
-        int r = cOff + i * ldc + j;
-        put(c, r, nj, accumulate, s00, s01, s02, s03);
-        if (ni > 1) {
-            put(c, r + ldc, nj, accumulate, s10, s11, s12, s13);
-        }
-        if (ni > 2) {
-            put(c, r + 2 * ldc, nj, accumulate, s20, s21, s22, s23);
-        }
-        if (ni > 3) {
-            put(c, r + 3 * ldc, nj, accumulate, s30, s31, s32, s33);
         }
     }
 
@@ -988,41 +728,6 @@ public final class Matmul {
                 }
                 c[cOff + i * ldc + j] = s;
             }
-        }
-    }
-
-    /**
-     * {@link #block} for Q8 weights (activations at offset 0 with leading dimension k, output leading dimension
-     * ldc): like F16, each block's k slice is dequantised once into a per-thread float buffer shared by all n
-     * rows and multiplied by the float32 array tile. Widening and scaling inside the 4x4 tile (the earlier form)
-     * ran at 67-75 GFLOP/s against 166 for the buffered form. {@code q * s} is exact in float32 and the array
-     * tile has the FMA order of the F32 tile, so the bits are those of the F32 product over the dequantised
-     * weights.
-     */
-    static void blockQ8(float[] x, int k, int n, MemorySegment w, int panel, long m, MemorySegment sc,
-                        int j0, int j1, float[] c, int ldc) {
-        if (k == 0) {
-            java.util.Arrays.fill(c, 0, n * ldc, 0f);
-            return;
-        }
-        float[] lanes = LANES.get();
-        // slices start at a Q8 block and are dequantised into a float buffer, which is what has to stay in L2
-        int slice = sliceLength(k, 4);
-        for (int p0 = 0; p0 < k; p0 += slice) {
-            int p1 = Math.min(k, p0 + slice);
-            boolean acc = p0 > 0;
-            int kc = p1 - p0;
-            float[] buf = SCRATCH.get((j1 - j0) * kc);
-            for (int j = j0; j < j1; j++) {
-                // a slice may cross panels (Q8.panelLength): each piece from its own panel
-                for (int a = p0; a < p1; ) {
-                    int s = a / panel;
-                    int b = Math.min(p1, (s + 1) * panel);
-                    dequantiseQ8(w, q8RowBase(j, s, panel, m), sc, q8ScaleBase(j, s, panel, m), a, b, buf, (j - j0) * kc + a - p0);
-                    a = b;
-                }
-            }
-            tilesDecoded(x, 0, k, n, buf, kc, j0, j1, p0, p1, c, 0, ldc, acc, lanes);
         }
     }
 
