@@ -38,8 +38,12 @@ import java.util.function.IntConsumer;
  * the whole prefix. Off by default.
  */
 public final class GemmaModel {
-    /** Rows of the MLP processed together during prefill, bounding the {@code [rows, intermediate]} buffers. */
-    private static final int MLP_CHUNK = 256;
+    /**
+     * Most rows of the MLP processed together during prefill, bounding the {@code [rows, intermediate]} buffers.
+     * A prefix is cut into equal chunks ({@link #mlpChunk}): every chunk decodes each MLP weight once, and with
+     * chunks of 256 a 266-token prefix paid that a second time for a chunk of 10 rows.
+     */
+    private static final int MLP_CHUNK = 512;
     /** Query rows per attention task during prefill, bounding each task's score buffer. */
     private static final int ATTENTION_BLOCK = 128;
 
@@ -335,7 +339,7 @@ public final class GemmaModel {
         float[] o = new float[n * h];
         float[] keysT = new float[kvHeads * headDim * Matmul.vectorPadded(n)];
         // the MLP's chunk buffers, reused by every layer (a chunk's rows are fully rewritten before use)
-        int chunk = Math.min(MLP_CHUNK, n);
+        int chunk = mlpChunk(n);
         float[][] mlp = {new float[chunk * h], new float[chunk * intermediate], new float[chunk * intermediate],
                 new float[chunk * h]};
         for (int l = 0; l < layers.length; l++) {
@@ -413,6 +417,12 @@ public final class GemmaModel {
         });
     }
 
+    /** Rows per MLP chunk for a prefix of {@code n}: at most {@link #MLP_CHUNK}, all chunks but the last equal. */
+    static int mlpChunk(int n) {
+        int chunks = Math.max(1, (n + MLP_CHUNK - 1) / MLP_CHUNK);
+        return (n + chunks - 1) / chunks;
+    }
+
     /** {@code x += mlp(...)} for {@code n} rows, in chunks so the intermediate buffers stay bounded. */
     private void mlpRows(float[] x, int n, LayerWeights w, float[][] buffers) {
         int h = hidden;
@@ -421,8 +431,9 @@ public final class GemmaModel {
         float[] gate = buffers[1];
         float[] up = buffers[2];
         float[] down = buffers[3];
-        for (int r0 = 0; r0 < n; r0 += MLP_CHUNK) {
-            int rows = Math.min(MLP_CHUNK, n - r0);
+        int chunk = mlpChunk(n);
+        for (int r0 = 0; r0 < n; r0 += chunk) {
+            int rows = Math.min(chunk, n - r0);
             for (int i = 0; i < rows; i++) {
                 Norms.rmsNorm(xn, i * h, x, (r0 + i) * h, preNorm, h, eps);
             }

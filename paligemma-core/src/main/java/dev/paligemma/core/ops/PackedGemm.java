@@ -16,6 +16,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -43,8 +44,12 @@ import jdk.incubator.vector.VectorOperators;
  * 150-190, 4 by 4 120-145.
  */
 final class PackedGemm {
-    /** Weight rows per task. */
-    static final int MB = 48;
+    /**
+     * Weight rows per task: eight micro-tiles, each reading the same strips of a slice from L2. Over paligemma2's
+     * q, k, gate and down projections (266 rows, two threads, alternating in one JVM) 24 rows ran 220-229
+     * GFLOP/s, 48 rows 227-245 and 96 rows 248-258 (144 no better).
+     */
+    static final int MB = 96;
     /** Length of a k slice: a micro-tile's weights over a slice are {@code MR x KC} floats (12 KB), in L1. */
     static final int KC = 256;
     /** Weight rows per micro-tile. */
@@ -57,12 +62,13 @@ final class PackedGemm {
      */
     static final int NC = 512;
     /**
-     * Columns of a task's weight rows decoded at once ({@code MB x CHUNK} floats, 816 KB): whole rows of every
-     * real shape up to SigLIP's 4304 (longer Q8 and BF16 rows are in panels of at most 3072), so a task reads its
-     * weights as one sequential run. In chunks of 2048 a 2304-long row was read as a 4 KB run and, a chunk
+     * Columns of a task's weight rows decoded at once ({@code MB x CHUNK} floats, 864 KB): whole rows of Gemma's
+     * 2048 and 2304 and SigLIP's 1152, so a task reads its weights as one sequential run (long BF16 and Q8 rows
+     * are in panels of at most 3072). In chunks of 2048 a 2304-long row was read as a 4 KB run and, a chunk
      * later, a 512-byte one, and decoding took 10 % of a paligemma2 prefill.
      */
-    static final int CHUNK = 4352;
+    static final int CHUNK = 2304;
+
 
     private static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -119,20 +125,33 @@ final class PackedGemm {
      * {@code ld}. A micro-tile then reads its activations as one sequential stream.
      */
     static void transpose(float[] x, int k, int i0, int rows, int ld, int p0, int p1, MemorySegment xt) {
-        // 64 columns at a time, so the lines written stay in L1 while every row passes
-        for (int pb = p0; pb < p1; pb += 64) {
-            int pe = Math.min(p1, pb + 64);
-            for (int i = 0; i < ld; i++) {
-                int t = (i / NR * k) * NR + i % NR;
-                if (i < rows) {
-                    int xo = (i0 + i) * k;
-                    for (int p = pb; p < pe; p++) {
-                        xt.setAtIndex(ValueLayout.JAVA_FLOAT, t + (long) p * NR, x[xo + p]);
-                    }
-                } else {
-                    for (int p = pb; p < pe; p++) {
-                        xt.setAtIndex(ValueLayout.JAVA_FLOAT, t + (long) p * NR, 0f);
-                    }
+        // one vector of a strip column at a time, gathered from L rows k apart: element by element the transpose
+        // took 0.5 ms of single-thread time per 266 x 2304 product, more than a 48-row task's FMAs
+        int[] rowStarts = new int[L];
+        for (int l = 0; l < L; l++) {
+            rowStarts[l] = l * k;
+        }
+        for (int r = 0; r < ld; r += L) {
+            int valid = Math.min(L, rows - r);
+            long strip = (long) (r / NR) * k * NR + r % NR;
+            int xo = (i0 + r) * k;
+            if (valid == L) {
+                for (int p = p0; p < p1; p++) {
+                    FloatVector.fromArray(F, x, xo + p, rowStarts, 0).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);
+                }
+            } else if (valid > 0) {
+                // the JDK range-checks every lane of a masked gather, so lanes past the last row read row r
+                int[] partial = rowStarts.clone();
+                for (int l = valid; l < L; l++) {
+                    partial[l] = 0;
+                }
+                VectorMask<Float> in = F.indexInRange(0, valid);
+                for (int p = p0; p < p1; p++) {
+                    FloatVector.fromArray(F, x, xo + p, partial, 0, in).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);
+                }
+            } else {
+                for (int p = p0; p < p1; p++) {
+                    FloatVector.zero(F).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);
                 }
             }
         }
@@ -156,14 +175,14 @@ final class PackedGemm {
                     java.util.Arrays.fill(wf, base + j * KC, base + j * KC + Math.min(KC, c1 - p0), 0f);
                 }
             }
-            // strip by strip, so a strip's slice (KC x NR floats, 32 KB) stays in L1 for all the micro-tiles
-            // of the block's rows, and the strip streams in once per chunk
-            for (int i = 0; i < ld; i += NR) {
-                for (int p0 = c0; p0 < c1; p0 += KC) {
-                    int len = Math.min(KC, c1 - p0);
-                    int base = (p0 - c0) / KC * MB * KC;
-                    int xo = (i / NR * k + p0) * NR;
-                    for (int g = 0; g < mr; g += MR) {
+            // slice by slice, then a micro-tile's weight rows (12 KB) stay in L1 for every strip, and the slice's
+            // strips (KC x ld floats) in L2 for every micro-tile of the task
+            for (int p0 = c0; p0 < c1; p0 += KC) {
+                int len = Math.min(KC, c1 - p0);
+                int base = (p0 - c0) / KC * MB * KC;
+                for (int g = 0; g < mr; g += MR) {
+                    for (int i = 0; i < ld; i += NR) {
+                        int xo = (i / NR * k + p0) * NR;
                         if (i + NR <= ld) {
                             tile(wf, base + g * KC, xt, xo, len, ct, g * ld + i, ld);
                         } else {
