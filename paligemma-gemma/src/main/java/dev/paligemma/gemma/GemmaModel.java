@@ -350,9 +350,7 @@ public final class GemmaModel {
             for (int i = 0; i < n; i++) {
                 Norms.rmsNorm(xn, i * h, x, i * h, w.inputNorm(), h, eps);
             }
-            Matmul.matmul(xn, n, h, w.q(), q);
-            Matmul.matmul(xn, n, h, w.k(), k);
-            Matmul.matmul(xn, n, h, w.v(), v);
+            Matmul.matmul(xn, n, h, new Tensor[] {w.q(), w.k(), w.v()}, new float[][] {q, k, v});
             for (int i = 0; i < n; i++) {
                 Rope.apply(q, i * qDim, heads, headDim, i, config.ropeTheta());
                 Rope.apply(k, i * kvDim, kvHeads, headDim, i, config.ropeTheta());
@@ -437,8 +435,7 @@ public final class GemmaModel {
             for (int i = 0; i < rows; i++) {
                 Norms.rmsNorm(xn, i * h, x, (r0 + i) * h, preNorm, h, eps);
             }
-            Matmul.matmul(xn, rows, h, w.gate(), gate);
-            Matmul.matmul(xn, rows, h, w.up(), up);
+            Matmul.matmul(xn, rows, h, new Tensor[] {w.gate(), w.up()}, new float[][] {gate, up});
             Activations.geluTanh(gate, 0, rows * intermediate);
             Activations.multiply(gate, 0, up, 0, rows * intermediate);
             Matmul.matmul(gate, rows, intermediate, w.down(), down);

@@ -128,9 +128,10 @@ public final class SiglipEncoder {
         for (int li = 0; li < layers.size(); li++) {
             SiglipLayer l = layers.get(li);
             layerNorm(x, normed, rows, l.norm1Weight(), l.norm1Bias(), eps);
-            linear(normed, rows, h, l.qWeight(), l.qBias(), q);
-            linear(normed, rows, h, l.kWeight(), l.kBias(), k);
-            linear(normed, rows, h, l.vWeight(), l.vBias(), v);
+            Matmul.matmul(normed, rows, h, new Tensor[] {l.qWeight(), l.kWeight(), l.vWeight()}, new float[][] {q, k, v});
+            Weights.addBias(q, rows, l.qBias());
+            Weights.addBias(k, rows, l.kBias());
+            Weights.addBias(v, rows, l.vBias());
             // Scaling q (rows x h) once is cheaper than scaling every score (rows x n per head).
             scaleAll(q, scale);
             attention(q, k, v, attn, batch, n, h, config.numAttentionHeads(), config.headDim(), buffers);

@@ -110,7 +110,7 @@ public final class Matmul {
         long ldw = (long) panel * dt.byteSize();
         boolean vector = Simd.vector();
         if (vector && (dt != DType.Q8 || Simd.Q8_VECTOR)) {
-            PackedGemm.matmul(x, n, k, w, m, out);
+            PackedGemm.matmul(x, n, k, new Tensor[] {w}, new int[] {m}, new float[][] {out});
             return;
         }
         int blocks = (m + MB - 1) / MB;
@@ -123,6 +123,37 @@ public final class Matmul {
                 scalarBlock(x, 0, k, n, k, seg, dt, 0, ldw, panel, m, j0, j1, out, 0, m);
             }
         });
+    }
+
+    /**
+     * {@code outs[w] = x w^T} for each weight {@code ws[w]} ({@code [m_w, k]}) against the same activations
+     * {@code x [n, k]}: the products of {@link #matmul}, each with its bits, computed together (the activations
+     * are prepared once and all the matrices' rows share one parallel loop).
+     */
+    public static void matmul(float[] x, int n, int k, Tensor[] ws, float[][] outs) {
+        if (ws.length != outs.length) {
+            throw new InvalidArgumentException("matmul: " + ws.length + " weights for " + outs.length + " outputs");
+        }
+        int[] ms = new int[ws.length];
+        boolean packed = n > 1 && Simd.vector();
+        for (int w = 0; w < ws.length; w++) {
+            ms[w] = rows(ws[w], k);
+            if ((long) ms[w] * n > outs[w].length) {
+                throw new InvalidArgumentException("matmul: out " + w + " has " + outs[w].length + " floats, need n*m = "
+                        + n + "*" + ms[w] + " for " + ws[w].name());
+            }
+            packed &= ms[w] > 0 && (ws[w].dtype() != DType.Q8 || Simd.Q8_VECTOR);
+        }
+        if (n < 0 || (long) n * k > x.length) {
+            throw new InvalidArgumentException("matmul: x has " + x.length + " floats, need n*k = " + n + "*" + k);
+        }
+        if (!packed) {
+            for (int w = 0; w < ws.length; w++) {
+                matmul(x, n, k, ws[w], outs[w]);
+            }
+            return;
+        }
+        PackedGemm.matmul(x, n, k, ws, ms, outs);
     }
 
     /**

@@ -88,17 +88,27 @@ final class PackedGemm {
     private PackedGemm() {
     }
 
-    /** {@link Matmul#matmul}'s vector path; arguments already checked, {@code n >= 1}, {@code m >= 1}. */
-    static void matmul(float[] x, int n, int k, Tensor w, int m, float[] out) {
+    /**
+     * {@link Matmul#matmul}'s vector path for products of one activation matrix with several weight matrices
+     * (Q, K and V; gate and up): arguments already checked, {@code n >= 1}, every {@code ms[w] >= 1}. The
+     * activations are transposed once per pass for all of them, and the tasks of all of them share one parallel
+     * loop, so a small matrix (1024 rows: 11 tasks for two threads) does not end its loop with one thread idle.
+     */
+    static void matmul(float[] x, int n, int k, Tensor[] ws, int[] ms, float[][] outs) {
         if (k == 0) {
-            java.util.Arrays.fill(out, 0, n * m, 0f);
+            for (int w = 0; w < ws.length; w++) {
+                java.util.Arrays.fill(outs[w], 0, n * ms[w], 0f);
+            }
             return;
+        }
+        int[] firstTask = new int[ws.length + 1];
+        for (int w = 0; w < ws.length; w++) {
+            firstTask[w + 1] = firstTask[w] + (ms[w] + MB - 1) / MB;
         }
         int passes = (n + NC - 1) / NC;
         int nc = (n + passes - 1) / passes;
         int ncPad = (nc + NR - 1) / NR * NR;
         MemorySegment xt = transposed(4L * k * ncPad);
-        int blocks = (m + MB - 1) / MB;
         for (int i0 = 0; i0 < n; i0 += nc) {
             int rows = Math.min(nc, n - i0);
             // whole vectors, not whole strips: a last strip of one vector takes the half-wide tile (266 prefix
@@ -106,7 +116,14 @@ final class PackedGemm {
             int ld = (rows + L - 1) / L * L;
             int start = i0;
             Parallel.forRange(k, 64, (p0, p1) -> transpose(x, k, start, rows, ld, p0, p1, xt));
-            Parallel.forEach(blocks, b -> block(xt, ld, rows, start, k, w, m, b * MB, Math.min(m, b * MB + MB), out));
+            Parallel.forEach(firstTask[ws.length], t -> {
+                int w = 0;
+                while (t >= firstTask[w + 1]) {
+                    w++;
+                }
+                int j0 = (t - firstTask[w]) * MB;
+                block(xt, ld, rows, start, k, ws[w], ms[w], j0, Math.min(ms[w], j0 + MB), outs[w]);
+            });
         }
     }
 

@@ -88,6 +88,39 @@ class PackedGemmTest {
     }
 
     @Test
+    void severalWeightsTogetherGiveEachItsOwnProduct() {
+        Random r = new Random(6);
+        int n = 37, k = 300;
+        int[] ms = {PackedGemm.MB + 5, 7, 2 * PackedGemm.MB};
+        DType[] dts = {DType.BF16, DType.F32, DType.F16};
+        float[] x = Ref.random(r, n * k);
+        Tensor[] ws = new Tensor[ms.length];
+        float[][] wvs = new float[ms.length][];
+        float[][] outs = new float[ms.length][];
+        for (int w = 0; w < ms.length; w++) {
+            wvs[w] = Ref.random(r, ms[w] * k);
+            ws[w] = Ref.weight(dts[w], ms[w], k, wvs[w]);
+            outs[w] = new float[n * ms[w]];
+        }
+        for (boolean scalar : new boolean[] {false, true}) {
+            Ref.withPath(scalar, () -> Matmul.matmul(x, n, k, ws, outs));
+            for (int w = 0; w < ms.length; w++) {
+                float[] alone = new float[n * ms[w]];
+                Tensor one = ws[w];
+                Ref.withPath(scalar, () -> Matmul.matmul(x, n, k, one, alone));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(alone, outs[w], "weight " + w + (scalar ? " scalar" : " vector"));
+                if (!scalar && Simd.vector()) {
+                    assertEquals(chain(x, n - 1, wvs[w], ms[w] - 1, k), outs[w][n * ms[w] - 1], "weight " + w + " last output");
+                }
+            }
+        }
+        float[][] small = {outs[0], new float[3], outs[2]};
+        dev.paligemma.core.InvalidArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                dev.paligemma.core.InvalidArgumentException.class, () -> Matmul.matmul(x, n, k, ws, small));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(ws[1].name()) && e.getMessage().contains("out 1"), e.getMessage());
+    }
+
+    @Test
     void morePrefixRowsThanOnePassHolds() {
         assumeTrue(Simd.vector(), "the vector path");
         Random r = new Random(5);
