@@ -436,8 +436,12 @@ public final class GemmaModel {
                 Norms.rmsNorm(xn, i * h, x, (r0 + i) * h, preNorm, h, eps);
             }
             Matmul.matmul(xn, rows, h, new Tensor[] {w.gate(), w.up()}, new float[][] {gate, up});
-            Activations.geluTanh(gate, 0, rows * intermediate);
-            Activations.multiply(gate, 0, up, 0, rows * intermediate);
+            // row by row on every thread: on the calling thread alone this took 3.5 % of a paligemma2 prefill
+            int width = intermediate;
+            Parallel.forRange(rows, 8, (from, to) -> {
+                Activations.geluTanh(gate, from * width, (to - from) * width);
+                Activations.multiply(gate, from * width, up, from * width, (to - from) * width);
+            });
             Matmul.matmul(gate, rows, intermediate, w.down(), down);
             if (config.isGemma2()) {
                 normRows(down, 0, rows, w.postFeedforwardNorm());

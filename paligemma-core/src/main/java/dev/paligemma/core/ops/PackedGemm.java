@@ -84,6 +84,8 @@ final class PackedGemm {
     private static final ThreadBuffer WF = new ThreadBuffer();
     /** A task's output block, transposed: {@code MB} rows of the pass's padded activation count. */
     private static final ThreadBuffer CT = new ThreadBuffer();
+    /** Offsets of L consecutive rows of a task's transposed output ({@code l ld}), per thread. */
+    private static final ThreadLocal<int[]> COLUMN = ThreadLocal.withInitial(() -> new int[Math.max(2, L)]);
 
     private PackedGemm() {
     }
@@ -209,10 +211,21 @@ final class PackedGemm {
                 }
             }
         }
-        // row by row of out, so each store run is contiguous; the block's transposed output is in L2
+        // row by row of out, so each store run is contiguous, a vector gathered from L rows of the block's
+        // transposed output at a time (element by element this took 4 % of a paligemma2 prefill)
+        int[] column = COLUMN.get();
+        if (column[1] != ld) {
+            for (int l = 0; l < L; l++) {
+                column[l] = l * ld;
+            }
+        }
+        int jv = j0 + (j1 - j0) / L * L;
         for (int i = 0; i < rows; i++) {
             int o = (i0 + i) * m;
-            for (int j = j0; j < j1; j++) {
+            for (int j = j0; j < jv; j += L) {
+                FloatVector.fromArray(F, ct, (j - j0) * ld + i, column, 0).intoArray(out, o + j);
+            }
+            for (int j = jv; j < j1; j++) {
                 out[o + j] = ct[(j - j0) * ld + i];
             }
         }
