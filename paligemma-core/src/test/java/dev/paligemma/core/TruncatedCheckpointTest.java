@@ -71,7 +71,16 @@ class TruncatedCheckpointTest {
                     () -> t.getFloat(t.size() - 1),
                     () -> t.toFloats(0, buf, 0, buf.length),
                     t::toFloatArray}) {
-                CheckpointException e = assertThrows(CheckpointException.class, read);
+                CheckpointException e;
+                try {
+                    read.execute();
+                    throw new AssertionError("reading the truncated tensor did not throw");
+                } catch (CheckpointException expected) {
+                    e = expected;
+                } catch (Throwable other) {
+                    // seen once in a full run on a Xeon guest: keep what HotSpot said, to widen mappingFault
+                    throw new AssertionError("expected a CheckpointException, got " + other, other);
+                }
                 assertTrue(e.getMessage().contains("model.safetensors") && e.getMessage().contains(t.name()), e.getMessage());
                 assertTrue(e.getCause() instanceof InternalError, "cause is the JVM's fault report");
             }
