@@ -76,6 +76,31 @@ public final class Matmul {
     static boolean fourRowsPerPass(int k) {
         return k > SINGLE_ROW_MAX_K && k % (2 * L) == 0;
     }
+    /**
+     * Whether {@link #rowsOf} takes every BF16 row-major matrix made of whole vector pairs four rows per pass
+     * ({@link #rowsBf16Wide}), not only those of {@link #fourRowsPerPass}: the same bits, a different memory
+     * access pattern, and which one streams faster depends on the machine. Two threads over paligemma2's 78 gate,
+     * up and q projections (k = 2304, the mapped file): on a 2-core Intel Xeon guest four rows per pass read
+     * 21.5-23.3 GB/s against 18.0-19.2 one row at a time (one thread 11.6-12.2 against 9.7-10.1; a plain
+     * streaming sum over the same weights 23.5-24.2); on the Zen 4 guest the docs describe, four interleaved
+     * rows read 14 against 27 GB/s per core. So: on when the CPU is Intel's ({@code /proc/cpuinfo}), or as
+     * {@code -Dpaligemma.bf16FourRows=true|false} says. Q8 rows stay one at a time everywhere: four Q8 rows per
+     * pass read 10.2-11.9 against 12.4-16.8 GB/s on the same Xeon. Mutable for tests, read once per call.
+     */
+    static volatile boolean bf16FourRows = bf16FourRowsDefault();
+
+    private static boolean bf16FourRowsDefault() {
+        String set = System.getProperty("paligemma.bf16FourRows");
+        if (set != null) {
+            return Boolean.parseBoolean(set);
+        }
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo")).contains("GenuineIntel");
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** Weight bytes per matvec chunk, so a small product does not pay for waking workers. */
     static final long MATVEC_CHUNK_BYTES = 1L << 16;
 
@@ -219,9 +244,11 @@ public final class Matmul {
         switch (dt) {
             case F32 -> rowsF32(x, xOff, k, seg, 0, ldw, r0, r1, out, outOff);
             case BF16 -> {
-                if (panel < k) {
+                if (panel < k && bf16FourRows) {
+                    rowsBf16PanelsWide(x, xOff, k, panel, w.dim(0), seg, r0, r1, out, outOff);
+                } else if (panel < k) {
                     rowsBf16Panels(x, xOff, k, panel, w.dim(0), seg, r0, r1, out, outOff);
-                } else if (wide) {
+                } else if (wide || (bf16FourRows && k % (2 * L) == 0)) {
                     rowsBf16Wide(x, xOff, k, seg, ldw, r0, r1, out, outOff);
                 } else {
                     rowsBf16(x, xOff, k, seg, 0, ldw, r0, r1, out, outOff);
@@ -652,6 +679,67 @@ public final class Matmul {
             sums4(lanes, out, outOff + j);
         }
         rowsBf16(x, xOff, k, w, 0, ldw, j, r1, out, outOff);
+    }
+
+    /**
+     * {@link #rowsBf16Panels} four rows per pass ({@link #bf16FourRows}): each panel's activation loads shared
+     * by four rows, every row with its own two accumulators carried from panel to panel, so the same bits. Rows
+     * left over after the last group of four go through {@link #rowsBf16Panels}.
+     */
+    static void rowsBf16PanelsWide(float[] x, int xOff, int k, int panel, long m, MemorySegment w, int r0, int r1,
+                                   float[] out, int outOff) {
+        int r4 = r0 + (r1 - r0) / 4 * 4;
+        float[] lanes = LANES.get();
+        float[] sums = PANEL_SUMS.get(2 * L * Math.max(0, r4 - r0));
+        MemorySegment xs = alignedX(x, xOff, k);
+        long ldw = 2L * panel;
+        for (int p0 = 0; p0 < k; p0 += panel) {
+            boolean first = p0 == 0, last = p0 + panel >= k;
+            long base = panelBase(0, ldw, m, p0, panel, 2);
+            for (int j = r0; j < r4; j += 4) {
+                long w0 = base + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
+                int at = 2 * L * (j - r0);
+                FloatVector a0, b0, a1, b1, a2, b2, a3, b3;
+                if (first) {
+                    a0 = FloatVector.zero(F);
+                    b0 = a0; a1 = a0; b1 = a0; a2 = a0; b2 = a0; a3 = a0; b3 = a0;
+                } else {
+                    a0 = FloatVector.fromArray(F, sums, at); b0 = FloatVector.fromArray(F, sums, at + L);
+                    a1 = FloatVector.fromArray(F, sums, at + 2 * L); b1 = FloatVector.fromArray(F, sums, at + 3 * L);
+                    a2 = FloatVector.fromArray(F, sums, at + 4 * L); b2 = FloatVector.fromArray(F, sums, at + 5 * L);
+                    a3 = FloatVector.fromArray(F, sums, at + 6 * L); b3 = FloatVector.fromArray(F, sums, at + 7 * L);
+                }
+                for (int p = p0, p1 = p0 + panel; p < p1; p += 2 * L) {
+                    FloatVector v = FloatVector.fromMemorySegment(F, xs, 4L * p, LE);
+                    FloatVector u = FloatVector.fromMemorySegment(F, xs, 4L * (p + L), LE);
+                    long o = (long) p * 2;
+                    long e = o + 2L * L;
+                    a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a0);
+                    b0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b0);
+                    a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a1);
+                    b1 = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b1);
+                    a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a2);
+                    b2 = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b2);
+                    a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a3);
+                    b3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b3);
+                }
+                if (last) {
+                    a0.add(b0).intoArray(lanes, 0);
+                    a1.add(b1).intoArray(lanes, L);
+                    a2.add(b2).intoArray(lanes, 2 * L);
+                    a3.add(b3).intoArray(lanes, 3 * L);
+                    sums4(lanes, out, outOff + j);
+                } else {
+                    a0.intoArray(sums, at); b0.intoArray(sums, at + L);
+                    a1.intoArray(sums, at + 2 * L); b1.intoArray(sums, at + 3 * L);
+                    a2.intoArray(sums, at + 4 * L); b2.intoArray(sums, at + 5 * L);
+                    a3.intoArray(sums, at + 6 * L); b3.intoArray(sums, at + 7 * L);
+                }
+            }
+        }
+        if (r4 < r1) {
+            rowsBf16Panels(x, xOff, k, panel, m, w, r4, r1, out, outOff);
+        }
     }
 
     /**
