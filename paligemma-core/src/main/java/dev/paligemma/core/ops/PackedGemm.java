@@ -50,8 +50,12 @@ final class PackedGemm {
      * GFLOP/s, 48 rows 227-245 and 96 rows 248-258 (144 no better).
      */
     static final int MB = 96;
-    /** Length of a k slice: a micro-tile's weights over a slice are {@code MR x KC} floats (12 KB), in L1. */
-    static final int KC = 256;
+    /**
+     * Length of a k slice: a micro-tile's weights over a slice are {@code MR x KC} floats (24 KB), in L1. Over
+     * paligemma2's MLP products 512 ran at 54-58 % of the FMA peak measured in the same JVM, 256 at 51-55 %
+     * (alternating JVMs): half the tile calls, half the accumulator loads and stores.
+     */
+    static final int KC = 512;
     /** Weight rows per micro-tile. */
     static final int MR = 12;
     /** Activation rows per micro-tile: two vectors. */
@@ -62,12 +66,12 @@ final class PackedGemm {
      */
     static final int NC = 512;
     /**
-     * Columns of a task's weight rows decoded at once ({@code MB x CHUNK} floats, 864 KB): whole rows of Gemma's
-     * 2048 and 2304 and SigLIP's 1152, so a task reads its weights as one sequential run (long BF16 and Q8 rows
-     * are in panels of at most 3072). In chunks of 2048 a 2304-long row was read as a 4 KB run and, a chunk
+     * Columns of a task's weight rows decoded at once ({@code MB x CHUNK} floats, 960 KB; a whole number of
+     * slices): whole rows of Gemma's 2048 and 2304 and SigLIP's 1152, so a task reads its weights as one
+     * sequential run (long BF16 and Q8 rows are in panels of at most 3072). In chunks of 2048 a 2304-long row was read as a 4 KB run and, a chunk
      * later, a 512-byte one, and decoding took 10 % of a paligemma2 prefill.
      */
-    static final int CHUNK = 2304;
+    static final int CHUNK = 2560;
 
 
     private static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -194,7 +198,7 @@ final class PackedGemm {
                     java.util.Arrays.fill(wf, base + j * KC, base + j * KC + Math.min(KC, c1 - p0), 0f);
                 }
             }
-            // slice by slice, then a micro-tile's weight rows (12 KB) stay in L1 for every strip, and the slice's
+            // slice by slice, then a micro-tile's weight rows (24 KB) stay in L1 for every strip, and the slice's
             // strips (KC x ld floats) in L2 for every micro-tile of the task
             for (int p0 = c0; p0 < c1; p0 += KC) {
                 int len = Math.min(KC, c1 - p0);
