@@ -128,10 +128,8 @@ public final class SiglipEncoder {
         for (int li = 0; li < layers.size(); li++) {
             SiglipLayer l = layers.get(li);
             layerNorm(x, normed, rows, l.norm1Weight(), l.norm1Bias(), eps);
-            Matmul.matmul(normed, rows, h, new Tensor[] {l.qWeight(), l.kWeight(), l.vWeight()}, new float[][] {q, k, v});
-            Weights.addBias(q, rows, l.qBias());
-            Weights.addBias(k, rows, l.kBias());
-            Weights.addBias(v, rows, l.vBias());
+            linear(normed, rows, h, new Tensor[] {l.qWeight(), l.kWeight(), l.vWeight()},
+                    new float[][] {l.qBias(), l.kBias(), l.vBias()}, new float[][] {q, k, v});
             // Scaling q (rows x h) once is cheaper than scaling every score (rows x n per head).
             scaleAll(q, scale);
             attention(q, k, v, attn, batch, n, h, config.numAttentionHeads(), config.headDim(), buffers);
@@ -274,6 +272,14 @@ public final class SiglipEncoder {
     static void linear(float[] x, int rows, int in, Tensor w, float[] bias, float[] out) {
         Matmul.matmul(x, rows, in, w, out);
         Weights.addBias(out, rows, bias);
+    }
+
+    /** {@link #linear} for several weights against the same input, as one product ({@code outs[i] = x ws[i]^T + biases[i]}). */
+    static void linear(float[] x, int rows, int in, Tensor[] ws, float[][] biases, float[][] outs) {
+        Matmul.matmul(x, rows, in, ws, outs);
+        for (int i = 0; i < ws.length; i++) {
+            Weights.addBias(outs[i], rows, biases[i]);
+        }
     }
 
     private void layerNorm(float[] x, float[] out, int rows, float[] w, float[] b, float eps) {

@@ -88,8 +88,6 @@ final class PackedGemm {
     private static final ThreadBuffer WF = new ThreadBuffer();
     /** A task's output block, transposed: {@code MB} rows of the pass's padded activation count. */
     private static final ThreadBuffer CT = new ThreadBuffer();
-    /** Offsets of L consecutive rows of a task's transposed output ({@code l ld}), per thread. */
-    private static final ThreadLocal<int[]> COLUMN = ThreadLocal.withInitial(() -> new int[Math.max(2, L)]);
 
     private PackedGemm() {
     }
@@ -121,16 +119,30 @@ final class PackedGemm {
             // rows padded to 288 wasted 8 % of the FMAs, to 272 2 %)
             int ld = (rows + L - 1) / L * L;
             int start = i0;
-            Parallel.forRange(k, 64, (p0, p1) -> transpose(x, k, start, rows, ld, p0, p1, xt));
+            // the gathers' lane offsets: L rows of x, L rows of a task's transposed output
+            int[] xRows = strided(k, L), ctRows = strided(ld, L);
+            // the last vector of rows may be partial: the JDK range-checks every lane of a masked gather, so
+            // lanes past the last row read the vector's first row (and are masked off)
+            int[] xTail = strided(k, rows % L);
+            Parallel.forRange(k, 64, (p0, p1) -> transpose(x, k, start, rows, ld, p0, p1, xRows, xTail, xt));
             Parallel.forEach(firstTask[ws.length], t -> {
                 int w = 0;
                 while (t >= firstTask[w + 1]) {
                     w++;
                 }
                 int j0 = (t - firstTask[w]) * MB;
-                block(xt, ld, rows, start, k, ws[w], ms[w], j0, Math.min(ms[w], j0 + MB), outs[w]);
+                block(xt, ld, rows, start, k, ws[w], ms[w], j0, Math.min(ms[w], j0 + MB), ctRows, outs[w]);
             });
         }
+    }
+
+    /** {@code {0, stride, ..., (count - 1) stride}}, then zeros up to L lanes. */
+    static int[] strided(int stride, int count) {
+        int[] a = new int[L];
+        for (int l = 0; l < count; l++) {
+            a[l] = l * stride;
+        }
+        return a;
     }
 
     /** This thread's transposed-activation segment, at least {@code bytes} long. */
@@ -147,30 +159,22 @@ final class PackedGemm {
      * {@code xt[((i / NR) k + p) NR + i % NR]}, for p in {@code [p0, p1)}, i below {@code rows}; zero up to
      * {@code ld}. A micro-tile then reads its activations as one sequential stream.
      */
-    static void transpose(float[] x, int k, int i0, int rows, int ld, int p0, int p1, MemorySegment xt) {
-        // one vector of a strip column at a time, gathered from L rows k apart: element by element the transpose
-        // took 0.5 ms of single-thread time per 266 x 2304 product, more than a 48-row task's FMAs
-        int[] rowStarts = new int[L];
-        for (int l = 0; l < L; l++) {
-            rowStarts[l] = l * k;
-        }
+    static void transpose(float[] x, int k, int i0, int rows, int ld, int p0, int p1, int[] xRows, int[] xTail,
+                          MemorySegment xt) {
+        // one vector of a strip column at a time, gathered from L rows k apart ({@code xRows}): element by element
+        // the transpose took 0.5 ms of one thread per 266 x 2304 product
         for (int r = 0; r < ld; r += L) {
             int valid = Math.min(L, rows - r);
             long strip = (long) (r / NR) * k * NR + r % NR;
             int xo = (i0 + r) * k;
             if (valid == L) {
                 for (int p = p0; p < p1; p++) {
-                    FloatVector.fromArray(F, x, xo + p, rowStarts, 0).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);
+                    FloatVector.fromArray(F, x, xo + p, xRows, 0).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);
                 }
             } else if (valid > 0) {
-                // the JDK range-checks every lane of a masked gather, so lanes past the last row read row r
-                int[] partial = rowStarts.clone();
-                for (int l = valid; l < L; l++) {
-                    partial[l] = 0;
-                }
                 VectorMask<Float> in = F.indexInRange(0, valid);
                 for (int p = p0; p < p1; p++) {
-                    FloatVector.fromArray(F, x, xo + p, partial, 0, in).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);
+                    FloatVector.fromArray(F, x, xo + p, xTail, 0, in).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);
                 }
             } else {
                 for (int p = p0; p < p1; p++) {
@@ -181,7 +185,8 @@ final class PackedGemm {
     }
 
     /** Weight rows {@code [j0, j1)} against the pass's {@code rows} activation rows, written to out rows from {@code i0}. */
-    static void block(MemorySegment xt, int ld, int rows, int i0, int k, Tensor w, int m, int j0, int j1, float[] out) {
+    static void block(MemorySegment xt, int ld, int rows, int i0, int k, Tensor w, int m, int j0, int j1,
+                      int[] ctRows, float[] out) {
         int mr = (j1 - j0 + MR - 1) / MR * MR;
         float[] wf = WF.get(MB * CHUNK);
         float[] ct = CT.get(MB * ld);
@@ -216,18 +221,12 @@ final class PackedGemm {
             }
         }
         // row by row of out, so each store run is contiguous, a vector gathered from L rows of the block's
-        // transposed output at a time (element by element this took 4 % of a paligemma2 prefill)
-        int[] column = COLUMN.get();
-        if (column[1] != ld) {
-            for (int l = 0; l < L; l++) {
-                column[l] = l * ld;
-            }
-        }
+        // transposed output at a time ({@code ctRows}; element by element this took 4 % of a paligemma2 prefill)
         int jv = j0 + (j1 - j0) / L * L;
         for (int i = 0; i < rows; i++) {
             int o = (i0 + i) * m;
             for (int j = j0; j < jv; j += L) {
-                FloatVector.fromArray(F, ct, (j - j0) * ld + i, column, 0).intoArray(out, o + j);
+                FloatVector.fromArray(F, ct, (j - j0) * ld + i, ctRows, 0).intoArray(out, o + j);
             }
             for (int j = jv; j < j1; j++) {
                 out[o + j] = ct[(j - j0) * ld + i];
