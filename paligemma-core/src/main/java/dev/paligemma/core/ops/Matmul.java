@@ -6,6 +6,7 @@ import static dev.paligemma.core.ops.Simd.I;
 import static dev.paligemma.core.ops.Simd.L;
 import static dev.paligemma.core.ops.Simd.LE;
 import static dev.paligemma.core.ops.Simd.S;
+import static dev.paligemma.core.ops.Simd.SF;
 
 import dev.paligemma.core.DType;
 import dev.paligemma.core.InvalidArgumentException;
@@ -29,10 +30,9 @@ import jdk.incubator.vector.VectorOperators;
  * <p>{@link #matmul} (prefill, vision encoder) is {@link PackedGemm}'s on the vector path: weight rows decoded
  * once per task into floats, outer-product micro-tiles over transposed activations. Attention's products over
  * float arrays ({@link #matmulTransposed}) compute 4x4 output tiles as 16 vector dot products
- * ({@link #blockArray}). {@link #matvec} (decoding) is bandwidth-bound: each
- * thread streams a contiguous row block one row at a time, a single sequential stream the hardware
- * prefetcher follows (four rows per pass made four interleaved streams that restart every row: 14 against
- * 27 GB/s per core at k = 2304), except for the long rows of {@link #fourRowsPerPass}.
+ * ({@link #blockArray}). {@link #matvec} (decoding) is bandwidth-bound: each thread streams a contiguous row
+ * block, one row at a time or several rows per pass ({@link #severalRowsPerPass}, {@link #bf16EightRows}),
+ * whichever the machine streams faster.
  *
  * <p>The kernels write each weight load and its widening out in place, from the Vector API's own methods,
  * instead of calling a small helper: C2 inlines those unconditionally, but may refuse a helper at one call site
@@ -60,38 +60,38 @@ public final class Matmul {
      * hardware prefetcher follows best; but once the activation vector outgrows L1 (Gemma 2's down projection,
      * k = 9216: 36 KB) every weight line also pulls an activation line from L2, and four rows sharing each
      * activation load are faster (31 against 19-22 GB/s on two Zen 4 cores). Both give the same bits: every
-     * row keeps its own accumulator. The four-row loops are separate methods: as a rarely taken branch of the
+     * row keeps its own accumulator. The several-row loops are separate methods: as a rarely taken branch of the
      * single-row method C2 compiled the four-row loop 5x slower. Q8 matrices quantised here avoid the choice:
      * long rows are stored in column panels ({@link Q8#panelLength}), each read one row at a time
-     * ({@link #rowsQ8Panels}); the four-row loops remain for weights used as stored (BF16, F32, F16) and Q8
-     * matrices without panels.
+     * ({@link #rowsQ8Panels}); the several-row loops remain for BF16 weights and Q8 matrices without panels.
      */
     static final int SINGLE_ROW_MAX_K = 4096;
 
     /**
-     * Whether {@link #rowsOf} takes rows of length k four per pass: longer than {@link #SINGLE_ROW_MAX_K} and made
-     * of whole vector pairs (every real shape). The four-row kernels have no tails: with them they were big
-     * enough that C2 ran out of inlining budget (see {@link #rowsQ8Wide}); other lengths go one row at a time,
-     * with the same bits.
+     * Whether {@link #rowsOf} takes rows of length k several per pass (four Q8 rows, eight BF16 ones): longer
+     * than {@link #SINGLE_ROW_MAX_K} and made of whole vector pairs (every real shape). The several-row kernels
+     * have no tails: with them they were big enough that C2 ran out of inlining budget (see
+     * {@link #rowsQ8Wide}); other lengths go one row at a time, with the same bits.
      */
-    static boolean fourRowsPerPass(int k) {
+    static boolean severalRowsPerPass(int k) {
         return k > SINGLE_ROW_MAX_K && k % (2 * L) == 0;
     }
     /**
-     * Whether {@link #rowsOf} takes every BF16 row-major matrix made of whole vector pairs four rows per pass
-     * ({@link #rowsBf16Wide}), not only those of {@link #fourRowsPerPass}: the same bits, a different memory
+     * Whether {@link #rowsOf} takes every BF16 matrix made of whole vector pairs eight rows per pass
+     * ({@link #rowsBf16Wide}), not only those of {@link #severalRowsPerPass}: the same bits, a different memory
      * access pattern, and which one streams faster depends on the machine. Two threads over paligemma2's 78 gate,
      * up and q projections (k = 2304, the mapped file): on a 2-core Intel Xeon guest four rows per pass read
      * 21.5-23.3 GB/s against 18.0-19.2 one row at a time (one thread 11.6-12.2 against 9.7-10.1; a plain
-     * streaming sum over the same weights 23.5-24.2); on the Zen 4 guest the docs describe, four interleaved
-     * rows read 14 against 27 GB/s per core. So: on when the CPU is Intel's ({@code /proc/cpuinfo}), or as
-     * {@code -Dpaligemma.bf16FourRows=true|false} says. Q8 rows stay one at a time everywhere: four Q8 rows per
-     * pass read 10.2-11.9 against 12.4-16.8 GB/s on the same Xeon. Mutable for tests, read once per call.
+     * streaming sum over the same weights 23.5-24.2), and eight rows beat four (see {@link #rowsBf16Wide}); on
+     * the Zen 4 guest the docs describe, four interleaved rows read 14 against 27 GB/s per core. So: on when the
+     * CPU is Intel's ({@code /proc/cpuinfo}), or as {@code -Dpaligemma.bf16EightRows=true|false} says. Q8 rows
+     * stay one at a time everywhere: four Q8 rows per pass read 10.2-11.9 against 12.4-16.8 GB/s on the same
+     * Xeon. Mutable for tests, read once per call.
      */
-    static volatile boolean bf16FourRows = bf16FourRowsDefault();
+    static volatile boolean bf16EightRows = bf16EightRowsDefault();
 
-    private static boolean bf16FourRowsDefault() {
-        String set = System.getProperty("paligemma.bf16FourRows");
+    private static boolean bf16EightRowsDefault() {
+        String set = System.getProperty("paligemma.bf16EightRows");
         if (set != null) {
             return Boolean.parseBoolean(set);
         }
@@ -217,14 +217,15 @@ public final class Matmul {
     /**
      * Output rows {@code [r0, r1)} of {@code w * x} for any weight type: the kernel behind {@link #matvec} and
      * {@link MatvecPlan}. Q8 rows in column panels go one at a time through each panel; other long rows
-     * ({@link #fourRowsPerPass}) four per pass, the rest one at a time.
+     * ({@link #severalRowsPerPass}) several per pass, as do BF16 rows with {@link #bf16EightRows}; the rest one
+     * at a time.
      */
     static void rowsOf(float[] x, int xOff, int k, Tensor w, int r0, int r1, float[] out, int outOff, boolean vector) {
         MemorySegment seg = w.segment();
         DType dt = w.dtype();
         int panel = (int) w.panelLength();
         long ldw = (long) panel * dt.byteSize();
-        boolean wide = fourRowsPerPass(k);
+        boolean wide = severalRowsPerPass(k);
         if (dt == DType.Q8) {
             MemorySegment sc = w.scales();
             long lds = 2 * Q8.blocks(k);
@@ -246,9 +247,9 @@ public final class Matmul {
         switch (dt) {
             case F32 -> rowsF32(x, xOff, k, seg, 0, ldw, r0, r1, out, outOff);
             case BF16 -> {
-                // panels are whole vector pairs; row-major rows four per pass must be too
-                boolean four = panel < k ? bf16FourRows : wide || (bf16FourRows && k % (2 * L) == 0);
-                if (four) {
+                // panels are whole vector pairs; row-major rows eight per pass must be too
+                boolean eight = panel < k ? bf16EightRows : wide || (bf16EightRows && k % (2 * L) == 0);
+                if (eight) {
                     rowsBf16Wide(x, xOff, k, panel, w.dim(0), seg, r0, r1, out, outOff);
                 } else if (panel < k) {
                     rowsBf16Panels(x, xOff, k, panel, w.dim(0), seg, r0, r1, out, outOff);
@@ -618,24 +619,28 @@ public final class Matmul {
     }
 
     /**
-     * Output rows {@code [r0, r1)} with Bf16 weights, one row at a time (order as in {@link #rowsF32}), the
-     * activations read from the aligned copy ({@link #alignedX}). Over paligemma2's 26 gate projections on two
-     * threads, read from the heap the kernel streamed 36.8, 46.3, 49.5 and 53.3 GB/s at four 16-byte offsets into
-     * one array and from the copy 47.6-50.2, in a JVM that caught the machine's fast memory state; 32-39 against
-     * 41.6-42.7 in another; all 31-34 in two slow-state JVMs.
+     * Output rows {@code [r0, r1)} with Bf16 weights, one row at a time, the activations read from this thread's
+     * permuted copy ({@link #pairedX}). Each 64-byte load holds 2L weights as L int lanes, an even-indexed
+     * weight in the low half of each lane and the odd one after it in the high half: a shift left by 16 and a
+     * mask of the low half make them floats, multiplied with the even and odd activations of the pair block.
+     * That is one load and two integer operations per 2L weights, against two half-width loads, two widenings
+     * and two shifts converting them in order. A last lone vector of weights (k an odd number of vectors) is
+     * widened in order against the unpermuted tail of the copy. Lane l of the first accumulator sums the
+     * products at {@code 2l} of each pair block, of the second those at {@code 2l + 1}; every BF16 decode
+     * kernel keeps that order, so they all give the same bits.
      */
     static void rowsBf16(float[] x, int xOff, int k, MemorySegment w, long wBase, long ldw, int r0, int r1, float[] out, int outOff) {
         int pv = k / L * L;
         float[] lanes = LANES.get();
-        MemorySegment xs = alignedX(x, xOff, k);
+        MemorySegment xs = pairedX(x, xOff, k);
         for (int j = r0; j < r1; j++) {
             long w0 = wBase + j * ldw;
             FloatVector a0 = FloatVector.zero(F), b0 = a0;
             int p = 0;
             for (; p + 2 * L <= pv; p += 2 * L) {
-                long o = w0 + (long) p * 2;
-                a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * p, LE), a0);
-                b0 = ((IntVector) ShortVector.fromMemorySegment(S, w, o + 2L * L, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * (p + L), LE), b0);
+                IntVector v = ShortVector.fromMemorySegment(SF, w, w0 + (long) p * 2, LE).reinterpretAsInts();
+                a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * p, LE), a0);
+                b0 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * p + 4 * L, LE), b0);
             }
             if (p < pv) {
                 a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + (long) p * 2, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * p, LE), a0);
@@ -650,67 +655,99 @@ public final class Matmul {
     }
 
     /**
-     * Rows {@code [r0, r1)} of a BF16 matrix four per pass, row-major ({@code panel = k}) or in column panels:
-     * {@link #rowsBf16Panels} with each panel's activation loads shared by four rows, every row with its own two
-     * accumulators carried from panel to panel, so the same bits as {@link #rowsBf16}. For the k of
-     * {@link #fourRowsPerPass} and, with {@link #bf16FourRows}, every BF16 matrix of whole vector pairs. Rows
-     * left over after the last group of four go through {@link #rowsBf16Panels}. Written as small as the four
-     * streams allow, for the reason given at {@link #rowsQ8Wide}. (A separate row-major four-row kernel reading
-     * the activations from the heap streamed no faster: 17.8-21.9 against 20.2-22.5 GB/s, alternating.)
+     * Rows {@code [r0, r1)} of a BF16 matrix eight per pass, row-major ({@code panel = k}) or in column panels:
+     * {@link #rowsBf16Panels} with each pair block's activation loads shared by eight rows, every row with its own
+     * two accumulators carried from panel to panel, so the same bits as {@link #rowsBf16}. For the k of
+     * {@link #severalRowsPerPass} and, with {@link #bf16EightRows}, every BF16 matrix of whole vector pairs. Rows
+     * left over after the last group of eight go through {@link #rowsBf16Panels}. Written as small as the eight
+     * streams allow, for the reason given at {@link #rowsQ8Wide}. Over paligemma2's embedding (1.2 GB, two
+     * threads, alternating in one JVM on the Xeon guest) eight rows per pass read 25.6-27.0 GB/s, four 24.0-25.2
+     * (24.3-24.9 with the permuted activations), sixteen with one accumulator each 22.4-24.9; a plain streaming
+     * sum 27.6-30.7.
      */
     static void rowsBf16Wide(float[] x, int xOff, int k, int panel, long m, MemorySegment w, int r0, int r1,
                              float[] out, int outOff) {
-        int r4 = r0 + (r1 - r0) / 4 * 4;
+        int r8 = r0 + (r1 - r0) / 8 * 8;
         float[] lanes = LANES.get();
-        float[] sums = PANEL_SUMS.get(2 * L * Math.max(0, r4 - r0));
-        MemorySegment xs = alignedX(x, xOff, k);
+        float[] sums = PANEL_SUMS.get(2 * L * Math.max(0, r8 - r0));
+        MemorySegment xs = pairedX(x, xOff, k);
         long ldw = 2L * panel;
         for (int p0 = 0; p0 < k; p0 += panel) {
             boolean first = p0 == 0, last = p0 + panel >= k;
             long base = panelBase(0, ldw, m, p0, panel, 2);
-            for (int j = r0; j < r4; j += 4) {
-                long w0 = base + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
+            for (int j = r0; j < r8; j += 8) {
+                // a base per row: with offsets q + r * ldw C2 kept a bounds check on every load but the first
+                long w0 = base + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw, w4 = w3 + ldw, w5 = w4 + ldw,
+                        w6 = w5 + ldw, w7 = w6 + ldw;
                 int at = 2 * L * (j - r0);
-                FloatVector a0, b0, a1, b1, a2, b2, a3, b3;
+                FloatVector a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5, a6, b6, a7, b7;
                 if (first) {
                     a0 = FloatVector.zero(F);
-                    b0 = a0; a1 = a0; b1 = a0; a2 = a0; b2 = a0; a3 = a0; b3 = a0;
+                    b0 = a0; a1 = a0; b1 = a0; a2 = a0; b2 = a0; a3 = a0; b3 = a0; a4 = a0; b4 = a0; a5 = a0; b5 = a0; a6 = a0; b6 = a0; a7 = a0; b7 = a0;
                 } else {
                     a0 = FloatVector.fromArray(F, sums, at); b0 = FloatVector.fromArray(F, sums, at + L);
                     a1 = FloatVector.fromArray(F, sums, at + 2 * L); b1 = FloatVector.fromArray(F, sums, at + 3 * L);
                     a2 = FloatVector.fromArray(F, sums, at + 4 * L); b2 = FloatVector.fromArray(F, sums, at + 5 * L);
                     a3 = FloatVector.fromArray(F, sums, at + 6 * L); b3 = FloatVector.fromArray(F, sums, at + 7 * L);
+                    a4 = FloatVector.fromArray(F, sums, at + 8 * L); b4 = FloatVector.fromArray(F, sums, at + 9 * L);
+                    a5 = FloatVector.fromArray(F, sums, at + 10 * L); b5 = FloatVector.fromArray(F, sums, at + 11 * L);
+                    a6 = FloatVector.fromArray(F, sums, at + 12 * L); b6 = FloatVector.fromArray(F, sums, at + 13 * L);
+                    a7 = FloatVector.fromArray(F, sums, at + 14 * L); b7 = FloatVector.fromArray(F, sums, at + 15 * L);
                 }
                 for (int p = p0, p1 = p0 + panel; p < p1; p += 2 * L) {
-                    FloatVector v = FloatVector.fromMemorySegment(F, xs, 4L * p, LE);
-                    FloatVector u = FloatVector.fromMemorySegment(F, xs, 4L * (p + L), LE);
-                    long o = (long) p * 2;
-                    long e = o + 2L * L;
-                    a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a0);
-                    b0 = ((IntVector) ShortVector.fromMemorySegment(S, w, w0 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b0);
-                    a1 = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a1);
-                    b1 = ((IntVector) ShortVector.fromMemorySegment(S, w, w1 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b1);
-                    a2 = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a2);
-                    b2 = ((IntVector) ShortVector.fromMemorySegment(S, w, w2 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b2);
-                    a3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a3);
-                    b3 = ((IntVector) ShortVector.fromMemorySegment(S, w, w3 + e, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, b3);
+                    FloatVector e = FloatVector.fromMemorySegment(F, xs, 4L * p, LE);
+                    FloatVector o = FloatVector.fromMemorySegment(F, xs, 4L * p + 4 * L, LE);
+                    long q = (long) p * 2;
+                    IntVector v;
+                    v = ShortVector.fromMemorySegment(SF, w, w0 + q, LE).reinterpretAsInts();
+                    a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a0);
+                    b0 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b0);
+                    v = ShortVector.fromMemorySegment(SF, w, w1 + q, LE).reinterpretAsInts();
+                    a1 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a1);
+                    b1 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b1);
+                    v = ShortVector.fromMemorySegment(SF, w, w2 + q, LE).reinterpretAsInts();
+                    a2 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a2);
+                    b2 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b2);
+                    v = ShortVector.fromMemorySegment(SF, w, w3 + q, LE).reinterpretAsInts();
+                    a3 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a3);
+                    b3 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b3);
+                    v = ShortVector.fromMemorySegment(SF, w, w4 + q, LE).reinterpretAsInts();
+                    a4 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a4);
+                    b4 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b4);
+                    v = ShortVector.fromMemorySegment(SF, w, w5 + q, LE).reinterpretAsInts();
+                    a5 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a5);
+                    b5 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b5);
+                    v = ShortVector.fromMemorySegment(SF, w, w6 + q, LE).reinterpretAsInts();
+                    a6 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a6);
+                    b6 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b6);
+                    v = ShortVector.fromMemorySegment(SF, w, w7 + q, LE).reinterpretAsInts();
+                    a7 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a7);
+                    b7 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b7);
                 }
                 if (last) {
                     a0.add(b0).intoArray(lanes, 0);
                     a1.add(b1).intoArray(lanes, L);
                     a2.add(b2).intoArray(lanes, 2 * L);
                     a3.add(b3).intoArray(lanes, 3 * L);
-                    sums4(lanes, out, outOff + j);
+                    a4.add(b4).intoArray(lanes, 4 * L);
+                    a5.add(b5).intoArray(lanes, 5 * L);
+                    a6.add(b6).intoArray(lanes, 6 * L);
+                    a7.add(b7).intoArray(lanes, 7 * L);
+                    sums8(lanes, out, outOff + j);
                 } else {
                     a0.intoArray(sums, at); b0.intoArray(sums, at + L);
                     a1.intoArray(sums, at + 2 * L); b1.intoArray(sums, at + 3 * L);
                     a2.intoArray(sums, at + 4 * L); b2.intoArray(sums, at + 5 * L);
                     a3.intoArray(sums, at + 6 * L); b3.intoArray(sums, at + 7 * L);
+                    a4.intoArray(sums, at + 8 * L); b4.intoArray(sums, at + 9 * L);
+                    a5.intoArray(sums, at + 10 * L); b5.intoArray(sums, at + 11 * L);
+                    a6.intoArray(sums, at + 12 * L); b6.intoArray(sums, at + 13 * L);
+                    a7.intoArray(sums, at + 14 * L); b7.intoArray(sums, at + 15 * L);
                 }
             }
         }
-        if (r4 < r1) {
-            rowsBf16Panels(x, xOff, k, panel, m, w, r4, r1, out, outOff);
+        if (r8 < r1) {
+            rowsBf16Panels(x, xOff, k, panel, m, w, r8, r1, out, outOff);
         }
     }
 
@@ -728,7 +765,7 @@ public final class Matmul {
                                float[] out, int outOff) {
         float[] lanes = LANES.get();
         float[] sums = PANEL_SUMS.get(2 * L * Math.max(0, r1 - r0));
-        MemorySegment xs = alignedX(x, xOff, k);
+        MemorySegment xs = pairedX(x, xOff, k);
         long ldw = 2L * panel;
         for (int p0 = 0; p0 < k; p0 += panel) {
             boolean first = p0 == 0, last = p0 + panel >= k;
@@ -747,9 +784,9 @@ public final class Matmul {
                     b0 = FloatVector.fromArray(F, sums, at + L);
                 }
                 for (int p = p0, p1 = p0 + panel; p < p1; p += 2 * L) {
-                    long o = w0 + (long) p * 2;
-                    a0 = ((IntVector) ShortVector.fromMemorySegment(S, w, o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * p, LE), a0);
-                    b0 = ((IntVector) ShortVector.fromMemorySegment(S, w, o + 2L * L, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * (p + L), LE), b0);
+                    IntVector v = ShortVector.fromMemorySegment(SF, w, w0 + (long) p * 2, LE).reinterpretAsInts();
+                    a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * p, LE), a0);
+                    b0 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 4L * p + 4 * L, LE), b0);
                 }
                 if (last) {
                     a0.add(b0).intoArray(lanes, 0);
@@ -772,6 +809,14 @@ public final class Matmul {
         out[at + 1] = Simd.sum(lanes, L);
         out[at + 2] = Simd.sum(lanes, 2 * L);
         out[at + 3] = Simd.sum(lanes, 3 * L);
+    }
+
+    /** {@link #sums4} for eight vectors at {@code lanes[0..8L)}. */
+    static void sums8(float[] lanes, float[] out, int at) {
+        sums4(lanes, out, at);
+        for (int r = 4; r < 8; r++) {
+            out[at + r] = Simd.sum(lanes, r * L);
+        }
     }
 
     // ---- Q8: int8 values times a float16 scale per block of Q8.BLOCK along k. A Q8 weight q*s is exact in
@@ -926,6 +971,42 @@ public final class Matmul {
         return h[0];
     }
 
+    /** {@link #pairedX}'s per-thread segment. */
+    private static final ThreadLocal<MemorySegment[]> PAIRED_X = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+    /** Lane indices of the even and the odd elements of a pair block of 2L floats. */
+    private static final int[] EVEN = strided(2, 0), ODD = strided(2, 1);
+    /** The high 16 bits of an int lane: the odd BF16 weight of a pair, as a float. */
+    private static final int HIGH_HALF = 0xFFFF0000;
+
+    private static int[] strided(int step, int first) {
+        int[] a = new int[L];
+        for (int l = 0; l < L; l++) {
+            a[l] = first + step * l;
+        }
+        return a;
+    }
+
+    /**
+     * {@code x[xOff, xOff + k)} copied into this thread's 64-byte aligned native buffer for the BF16 decode
+     * kernels ({@link #rowsBf16}): each whole block of 2L floats as its L even-indexed elements then its L
+     * odd-indexed ones, and whatever is left (less than 2L) in order. Gathered a vector at a time: k = 9216 takes
+     * about 1 us.
+     */
+    static MemorySegment pairedX(float[] x, int xOff, int k) {
+        MemorySegment[] h = PAIRED_X.get();
+        if (h[0] == null || h[0].byteSize() < 4L * k) {
+            h[0] = java.lang.foreign.Arena.ofAuto().allocate(Math.max(64, 4L * k), 64);
+        }
+        MemorySegment xs = h[0];
+        int p = 0;
+        for (; p + 2 * L <= k; p += 2 * L) {
+            FloatVector.fromArray(F, x, xOff + p, EVEN, 0).intoMemorySegment(xs, 4L * p, LE);
+            FloatVector.fromArray(F, x, xOff + p, ODD, 0).intoMemorySegment(xs, 4L * p + 4 * L, LE);
+        }
+        MemorySegment.copy(x, xOff + p, xs, ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * p, k - p);
+        return xs;
+    }
+
     /**
      * {@link #rowsQ8Panels}'s and {@link #rowsBf16Panels}'s two accumulator vectors per row, carried from one panel
      * to the next, per thread.
@@ -1034,7 +1115,7 @@ public final class Matmul {
     }
 
     /**
-     * Rows {@code [r0, r1)} with Q8 weights four per pass, for the k of {@link #fourRowsPerPass} in a row-major
+     * Rows {@code [r0, r1)} with Q8 weights four per pass, for the k of {@link #severalRowsPerPass} in a row-major
      * Q8 matrix (those quantised here are in panels when k allows, {@link #rowsQ8Panels}); same bits as
      * {@link #rowsQ8}. Kept small on purpose: with vector and scalar tails and four inlined {@link Simd#sum}
      * calls, C2 ran out of its inlining budget ({@code NodeCountInliningCutoff}) in every JVM, and in JVMs that

@@ -30,6 +30,13 @@ final class Simd {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** Shorts filling half a float vector, so one load widens to exactly one float vector. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    /**
+     * Shorts filling a whole float vector: the BF16 decode kernels load 2L weights at once with it and view them
+     * as L int lanes. Not {@code IntVector}'s own load: the KV cache is read through that, from native memory,
+     * and a vector class's segment loads share one type profile, so mapped weights there made C2 keep a
+     * bounds and liveness check inside the loop for every weight load (seen in the disassembly).
+     */
+    static final VectorSpecies<Short> SF = VectorSpecies.of(short.class, F.vectorShape());
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Bytes filling a quarter of a float vector (one load widens to one float vector); null below 8 lanes. */
     static final VectorSpecies<Byte> B = L >= 8 && L <= 32

@@ -77,10 +77,10 @@ class MatmulTest {
         // matvec: the real long rows (Gemma 2 and Gemma MLP widths, and the tests' 4352) go four per pass, rows
         // up to SINGLE_ROW_MAX_K or with a vector tail (odd k, at any vector width) one at a time
         for (int k : new int[] {9216, 16384, 4352}) {
-            assertTrue(Matmul.fourRowsPerPass(k), "four rows per pass at k = " + k);
+            assertTrue(Matmul.severalRowsPerPass(k), "four rows per pass at k = " + k);
         }
         for (int k : new int[] {2048, 2304, 4096, 4103, 4097}) {
-            assertFalse(Matmul.fourRowsPerPass(k), "one row at a time at k = " + k);
+            assertFalse(Matmul.severalRowsPerPass(k), "one row at a time at k = " + k);
         }
         assertEquals(2304, Matmul.sliceLength(2304, 2), "Gemma 2 width, BF16: one slice");
         assertEquals(2304, Matmul.sliceLength(2304, 4), "Gemma 2 width, F32: one slice");
