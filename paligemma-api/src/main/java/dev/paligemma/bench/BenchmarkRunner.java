@@ -23,7 +23,7 @@ import java.util.function.Consumer;
  * The whole-model benchmark ({@code paligemma bench}): loads a checkpoint (by default a cached synthetic
  * one with the real shapes, see {@link SyntheticCheckpoint}) through the real loader, then times one image
  * through the vision tower (best of 3 after a warm-up), a prefill of the image rows plus 10 text tokens (best of
- * 2 after a warm-up), and greedy decoding of {@link BenchOptions#decodeTokens()} tokens (best of 3 runs,
+ * 3 after a warm-up), and greedy decoding of {@link BenchOptions#decodeTokens()} tokens (best of 3 runs,
  * continuing one session after untimed warm-up steps; {@code --quick}: one run of each). The machine's limits
  * ({@link MachineLimits}) are measured first and, unless quick, again after the model phases, so each figure can
  * be read as a fraction of what the hardware allows (against the better measurement of each limit).
@@ -74,7 +74,7 @@ public final class BenchmarkRunner {
             dir = folder;
         }
         int reps = options.quick() ? 1 : 3;
-        int prefillReps = options.quick() ? 1 : 2;
+        int prefillReps = options.quick() ? 1 : 3;
         int decodeTokens = options.decodeTokens();
 
         // first, and in a child JVM: measured in this JVM after the model phases the bandwidth came out several
@@ -159,7 +159,8 @@ public final class BenchmarkRunner {
             try (GemmaSession session = decoder.newSession(prefixLength + DECODE_WARM_UP + reps * decodeTokens)) {
                 float[] logits = null;
                 // unless quick, run 0 warms up as vision's does: the first prefill compiles the kernels (paligemma2,
-                // 266 tokens: 8.9 s), and the second still ran at 5.0-5.2 s where the third and later took 4.3-4.4
+                // 266 tokens: 6.5-8.9 s), and the second and often the third still ran slower (5.0-5.4 s) than the
+                // ones after (4.1-4.4 s)
                 int warmUps = prefillReps > 1 ? 1 : 0;
                 for (int r = 0; r < prefillReps + warmUps; r++) {
                     long p0 = System.nanoTime();

@@ -69,7 +69,7 @@ class Bf16PanelsTest {
 
     /**
      * The decode product over panels has the bits of the row-major one (a panel is whole vector pairs), on the
-     * vector path (rowsBf16Panels against rowsBf16 and the four-rows-per-pass rowsBf16Wide) and the scalar one,
+     * vector path (rowsBf16Panels against rowsBf16 and the eight-rows-per-pass rowsBf16Wide) and the scalar one,
      * and is within float rounding of a double reference. k = 4352 (two panels of 2176), 9216 (Gemma 2's down
      * projection: three of 3072) and 16384 (Gemma's: eight of 2048); m = 37 leaves rows over for the wide kernel.
      */
