@@ -622,7 +622,8 @@ public final class Matmul {
      * Output rows {@code [r0, r1)} with Bf16 weights, one row at a time, the activations read from this thread's
      * permuted copy ({@link #pairedX}). Each 64-byte load holds 2L weights as L int lanes, an even-indexed
      * weight in the low half of each lane and the odd one after it in the high half: a shift left by 16 and a
-     * mask of the low half make them floats, multiplied with the even and odd activations of the pair block.
+     * mask clearing the low half make them floats, multiplied with the even and odd activations of the pair
+     * block.
      * That is one load and two integer operations per 2L weights, against two half-width loads, two widenings
      * and two shifts converting them in order. A last lone vector of weights (k an odd number of vectors) is
      * widened in order against the unpermuted tail of the copy. Lane l of the first accumulator sums the
@@ -959,8 +960,8 @@ public final class Matmul {
      * against 30 GB/s at two offsets 32 bytes apart in two JVMs. From native memory, 64-byte aligned plus 0, 32
      * or 48 bytes read 27-30 GB/s for the panels (22-25 for the four-rows-per-pass kernel in the same JVMs),
      * plus 16 bytes 13-21; aligned, both offsets of the gate projection read the same (28-32 GB/s). Copying at
-     * most 64 KB per call and thread costs well under 1 % of the products (0.2-1.5 ms). {@link #rowsBf16} reads
-     * from here too.
+     * most 64 KB per call and thread costs well under 1 % of the products (0.2-1.5 ms). The BF16 kernels read a
+     * permuted copy ({@link #pairedX}) made the same way.
      */
     static MemorySegment alignedX(float[] x, int xOff, int k) {
         MemorySegment[] h = ALIGNED_X.get();
@@ -974,14 +975,14 @@ public final class Matmul {
     /** {@link #pairedX}'s per-thread segment. */
     private static final ThreadLocal<MemorySegment[]> PAIRED_X = ThreadLocal.withInitial(() -> new MemorySegment[1]);
     /** Lane indices of the even and the odd elements of a pair block of 2L floats. */
-    private static final int[] EVEN = strided(2, 0), ODD = strided(2, 1);
+    private static final int[] EVEN = everyOther(0), ODD = everyOther(1);
     /** The high 16 bits of an int lane: the odd BF16 weight of a pair, as a float. */
     private static final int HIGH_HALF = 0xFFFF0000;
 
-    private static int[] strided(int step, int first) {
+    private static int[] everyOther(int first) {
         int[] a = new int[L];
         for (int l = 0; l < L; l++) {
-            a[l] = first + step * l;
+            a[l] = first + 2 * l;
         }
         return a;
     }
