@@ -268,18 +268,14 @@ public final class SiglipEncoder {
         return new float[][] {new float[size], new float[padded], new float[padded]};
     }
 
-    /** {@code out = x w^T + bias}. */
+    /** {@code out = x w^T + bias}, the bias added as the product is stored. */
     static void linear(float[] x, int rows, int in, Tensor w, float[] bias, float[] out) {
-        Matmul.matmul(x, rows, in, w, out);
-        Weights.addBias(out, rows, bias);
+        Matmul.matmul(x, rows, in, new Tensor[] {w}, new float[][] {bias}, new float[][] {out});
     }
 
     /** {@link #linear} for several weights against the same input, as one product ({@code outs[i] = x ws[i]^T + biases[i]}). */
     static void linear(float[] x, int rows, int in, Tensor[] ws, float[][] biases, float[][] outs) {
-        Matmul.matmul(x, rows, in, ws, outs);
-        for (int i = 0; i < ws.length; i++) {
-            Weights.addBias(outs[i], rows, biases[i]);
-        }
+        Matmul.matmul(x, rows, in, ws, biases, outs);
     }
 
     private void layerNorm(float[] x, float[] out, int rows, float[] w, float[] b, float eps) {

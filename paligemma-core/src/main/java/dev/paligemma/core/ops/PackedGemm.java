@@ -98,7 +98,7 @@ final class PackedGemm {
      * activations are transposed once per pass for all of them, and the tasks of all of them share one parallel
      * loop, so a small matrix (1024 rows: 11 tasks for two threads) does not end its loop with one thread idle.
      */
-    static void matmul(float[] x, int n, int k, Tensor[] ws, int[] ms, float[][] outs) {
+    static void matmul(float[] x, int n, int k, Tensor[] ws, int[] ms, float[][] biases, float[][] outs) {
         if (k == 0) {
             for (int w = 0; w < ws.length; w++) {
                 java.util.Arrays.fill(outs[w], 0, n * ms[w], 0f);
@@ -131,7 +131,8 @@ final class PackedGemm {
                     w++;
                 }
                 int j0 = (t - firstTask[w]) * MB;
-                block(xt, ld, rows, start, k, ws[w], ms[w], j0, Math.min(ms[w], j0 + MB), ctRows, outs[w]);
+                block(xt, ld, rows, start, k, ws[w], ms[w], j0, Math.min(ms[w], j0 + MB), ctRows,
+                        biases == null ? null : biases[w], outs[w]);
             });
         }
     }
@@ -186,7 +187,7 @@ final class PackedGemm {
 
     /** Weight rows {@code [j0, j1)} against the pass's {@code rows} activation rows, written to out rows from {@code i0}. */
     static void block(MemorySegment xt, int ld, int rows, int i0, int k, Tensor w, int m, int j0, int j1,
-                      int[] ctRows, float[] out) {
+                      int[] ctRows, float[] bias, float[] out) {
         int mr = (j1 - j0 + MR - 1) / MR * MR;
         float[] wf = WF.get(MB * CHUNK);
         float[] ct = CT.get(MB * ld);
@@ -222,14 +223,25 @@ final class PackedGemm {
         }
         // row by row of out, so each store run is contiguous, a vector gathered from L rows of the block's
         // transposed output at a time ({@code ctRows}; element by element this took 4 % of a paligemma2 prefill)
+        // a bias is added here, as the product's one float add per output, instead of in a pass of its own
         int jv = j0 + (j1 - j0) / L * L;
         for (int i = 0; i < rows; i++) {
             int o = (i0 + i) * m;
-            for (int j = j0; j < jv; j += L) {
-                FloatVector.fromArray(F, ct, (j - j0) * ld + i, ctRows, 0).intoArray(out, o + j);
-            }
-            for (int j = jv; j < j1; j++) {
-                out[o + j] = ct[(j - j0) * ld + i];
+            if (bias == null) {
+                for (int j = j0; j < jv; j += L) {
+                    FloatVector.fromArray(F, ct, (j - j0) * ld + i, ctRows, 0).intoArray(out, o + j);
+                }
+                for (int j = jv; j < j1; j++) {
+                    out[o + j] = ct[(j - j0) * ld + i];
+                }
+            } else {
+                for (int j = j0; j < jv; j += L) {
+                    FloatVector.fromArray(F, ct, (j - j0) * ld + i, ctRows, 0).add(FloatVector.fromArray(F, bias, j))
+                            .intoArray(out, o + j);
+                }
+                for (int j = jv; j < j1; j++) {
+                    out[o + j] = ct[(j - j0) * ld + i] + bias[j];
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.paligemma.core.ops;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -246,6 +247,44 @@ class MatmulTest {
             assertEquals(0f, out[m - 2]);
             assertEquals(0f, out2[m + m - 3]);
         }
+    }
+
+    /**
+     * A bias given to the several-weight product is the product's bits plus one float add: the same bits as the
+     * product without biases followed by {@code out[i, j] + bias[j]}, on the packed path (added as the output is
+     * stored), for one activation row (matvec) and on the scalar path; a null entry adds nothing.
+     */
+    @ParameterizedTest(name = "scalar={0}")
+    @ValueSource(booleans = {false, true})
+    void biasesAddToTheProductsBitForBit(boolean scalar) {
+        Random r = new Random(11);
+        for (int[] s : new int[][] {{5, 48, 13}, {1, 72, 9}, {37, 33, 70}, {266, 20, 100}}) {
+            int n = s[0], k = s[1], m = s[2];
+            float[] x = Ref.random(r, n * k);
+            Tensor a = Ref.weight(DType.BF16, m, k, Ref.random(r, m * k));
+            Tensor b = Ref.weight(DType.F32, m + 3, k, Ref.random(r, (m + 3) * k));
+            float[] biasA = Ref.random(r, m);
+            float[][] plain = {new float[n * m], new float[n * (m + 3)]};
+            float[][] biased = {new float[n * m], new float[n * (m + 3)]};
+            Ref.withPath(scalar, () -> {
+                Matmul.matmul(x, n, k, new Tensor[] {a, b}, plain);
+                Matmul.matmul(x, n, k, new Tensor[] {a, b}, new float[][] {biasA, null}, biased);
+            });
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    assertEquals(Float.floatToRawIntBits(plain[0][i * m + j] + biasA[j]),
+                            Float.floatToRawIntBits(biased[0][i * m + j]), n + "x" + k + "x" + m + " [" + i + "," + j + "]");
+                }
+            }
+            assertArrayEquals(plain[1], biased[1], "no bias for the second weight");
+        }
+        Tensor w = Tensor.ofFloats("proj", new long[] {3, 4}, new float[12]);
+        assertThrows(InvalidArgumentException.class,
+                () -> Matmul.matmul(new float[8], 2, 4, new Tensor[] {w}, new float[][] {new float[2]}, new float[][] {new float[6]}),
+                "a bias shorter than the weight's rows");
+        assertThrows(InvalidArgumentException.class,
+                () -> Matmul.matmul(new float[8], 2, 4, new Tensor[] {w}, new float[][] {new float[3], new float[3]}, new float[][] {new float[6]}),
+                "more biases than weights");
     }
 
     @Test
