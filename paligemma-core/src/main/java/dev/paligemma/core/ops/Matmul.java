@@ -106,8 +106,8 @@ public final class Matmul {
     /** Weight bytes per matvec chunk, so a small product does not pay for waking workers. */
     static final long MATVEC_CHUNK_BYTES = 1L << 16;
 
-    private static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Matmul() {
     }
@@ -172,9 +172,6 @@ public final class Matmul {
         if (ws.length != outs.length || (biases != null && biases.length != ws.length)) {
             throw new InvalidArgumentException("matmul: " + ws.length + " weights for " + outs.length + " outputs and "
                     + (biases == null ? "no" : Integer.toString(biases.length)) + " biases");
-        }
-        if (ws.length != outs.length) {
-            throw new InvalidArgumentException("matmul: " + ws.length + " weights for " + outs.length + " outputs");
         }
         int[] ms = new int[ws.length];
         boolean packed = n > 1 && Simd.vector();
@@ -1006,17 +1003,9 @@ public final class Matmul {
     /** {@link #pairedX}'s per-thread segment. */
     private static final ThreadLocal<MemorySegment[]> PAIRED_X = ThreadLocal.withInitial(() -> new MemorySegment[1]);
     /** Lane indices of the even and the odd elements of a pair block of 2L floats. */
-    private static final int[] EVEN = everyOther(0), ODD = everyOther(1);
+    private static final int[] EVEN = PackedGemm.strided(0, 2, L), ODD = PackedGemm.strided(1, 2, L);
     /** The high 16 bits of an int lane: the odd BF16 weight of a pair, as a float. */
     private static final int HIGH_HALF = 0xFFFF0000;
-
-    private static int[] everyOther(int first) {
-        int[] a = new int[L];
-        for (int l = 0; l < L; l++) {
-            a[l] = first + 2 * l;
-        }
-        return a;
-    }
 
     /**
      * {@code x[xOff, xOff + k)} copied into this thread's 64-byte aligned native buffer for the BF16 decode

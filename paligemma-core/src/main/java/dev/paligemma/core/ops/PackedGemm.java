@@ -10,8 +10,6 @@ import dev.paligemma.core.DType;
 import dev.paligemma.core.Q8;
 import dev.paligemma.core.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -73,10 +71,6 @@ final class PackedGemm {
      */
     static final int CHUNK = 2560;
 
-
-    private static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     /**
      * The caller's transposed activations, read by every task of its loop (a waiting caller runs only its own
      * tasks). Native and 64-byte aligned: in a heap array the micro-tile's vector loads start wherever the
@@ -120,10 +114,10 @@ final class PackedGemm {
             int ld = (rows + L - 1) / L * L;
             int start = i0;
             // the gathers' lane offsets: L rows of x, L rows of a task's transposed output
-            int[] xRows = strided(k, L), ctRows = strided(ld, L);
+            int[] xRows = strided(0, k, L), ctRows = strided(0, ld, L);
             // the last vector of rows may be partial: the JDK range-checks every lane of a masked gather, so
             // lanes past the last row read the vector's first row (and are masked off)
-            int[] xTail = strided(k, rows % L);
+            int[] xTail = strided(0, k, rows % L);
             Parallel.forRange(k, 64, (p0, p1) -> transpose(x, k, start, rows, ld, p0, p1, xRows, xTail, xt));
             Parallel.forEach(firstTask[ws.length], t -> {
                 int w = 0;
@@ -137,11 +131,11 @@ final class PackedGemm {
         }
     }
 
-    /** {@code {0, stride, ..., (count - 1) stride}}, then zeros up to L lanes. */
-    static int[] strided(int stride, int count) {
+    /** Lane indices {@code {first, first + stride, ..., first + (count - 1) stride}}, then zeros up to L lanes. */
+    static int[] strided(int first, int stride, int count) {
         int[] a = new int[L];
         for (int l = 0; l < count; l++) {
-            a[l] = l * stride;
+            a[l] = first + l * stride;
         }
         return a;
     }
@@ -227,21 +221,18 @@ final class PackedGemm {
         int jv = j0 + (j1 - j0) / L * L;
         for (int i = 0; i < rows; i++) {
             int o = (i0 + i) * m;
-            if (bias == null) {
-                for (int j = j0; j < jv; j += L) {
-                    FloatVector.fromArray(F, ct, (j - j0) * ld + i, ctRows, 0).intoArray(out, o + j);
+            for (int j = j0; j < jv; j += L) {
+                // no vector-valued conditional: a vector merged from two branches risks being boxed
+                FloatVector v = FloatVector.fromArray(F, ct, (j - j0) * ld + i, ctRows, 0);
+                if (bias == null) {
+                    v.intoArray(out, o + j);
+                } else {
+                    v.add(FloatVector.fromArray(F, bias, j)).intoArray(out, o + j);
                 }
-                for (int j = jv; j < j1; j++) {
-                    out[o + j] = ct[(j - j0) * ld + i];
-                }
-            } else {
-                for (int j = j0; j < jv; j += L) {
-                    FloatVector.fromArray(F, ct, (j - j0) * ld + i, ctRows, 0).add(FloatVector.fromArray(F, bias, j))
-                            .intoArray(out, o + j);
-                }
-                for (int j = jv; j < j1; j++) {
-                    out[o + j] = ct[(j - j0) * ld + i] + bias[j];
-                }
+            }
+            for (int j = jv; j < j1; j++) {
+                float v = ct[(j - j0) * ld + i];
+                out[o + j] = bias == null ? v : v + bias[j];
             }
         }
     }
@@ -258,8 +249,9 @@ final class PackedGemm {
         int s = c0 / panel;
         int es = dt.byteSize();
         long ldw = (long) panel * es;
+        long base = Matmul.panelBase(0, ldw, m, s * panel, panel, es);
         for (int j = j0; j < j1; j++) {
-            long row = Matmul.panelBase(0, ldw, m, s * panel, panel, es) + j * ldw;
+            long row = base + j * ldw;
             for (int p0 = c0; p0 < c1; p0 += KC) {
                 int p1 = Math.min(c1, p0 + KC);
                 int len = p1 - p0;
@@ -268,7 +260,7 @@ final class PackedGemm {
                 switch (dt) {
                     case Q8 -> Matmul.dequantiseQ8(seg, Matmul.q8RowBase(j, s, panel, m), w.scales(),
                             Matmul.q8ScaleBase(j, s, panel, m), p0, p1, wf, d);
-                    case F32 -> MemorySegment.copy(seg, LE_F32, at, wf, d, len);
+                    case F32 -> MemorySegment.copy(seg, Matmul.LE_F32, at, wf, d, len);
                     case BF16 -> {
                         int q = 0;
                         for (; q + L <= len; q += L) {
@@ -276,7 +268,7 @@ final class PackedGemm {
                                     .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wf, d + q);
                         }
                         for (; q < len; q++) {
-                            wf[d + q] = Float.intBitsToFloat(seg.get(LE_I16, at + 2L * q) << 16);
+                            wf[d + q] = Matmul.getBf16(seg, at + 2L * q);
                         }
                     }
                     default -> Simd.decodeF16(seg, at, wf, d, len);
