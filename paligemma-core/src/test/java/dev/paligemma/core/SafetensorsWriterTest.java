@@ -177,4 +177,65 @@ class SafetensorsWriterTest {
             assertEquals((n - 1) & 0xFF, r.getLong(n - 1));
         }
     }
+
+    @Test
+    void writesWholeAlignedBlocksEvenWhenValuesStraddleThem() throws IOException {
+        // 3 bytes of U8 first put every F32 and BF16 value at an odd offset, so values straddle the 2 MB block
+        // boundaries; the page cache keeps 2 MB folios only for whole, aligned writes (HugePages)
+        int floats = 600_000;
+        int halves = 1_100_000;
+        float[] fv = new float[floats];
+        float[] hv = new float[halves];
+        for (int i = 0; i < floats; i++) {
+            fv[i] = (float) Math.cos(i * 0.37) * (i + 1);
+        }
+        for (int i = 0; i < halves; i++) {
+            hv[i] = (float) Math.sin(i * 0.11) * 7;
+        }
+        List<SafetensorsWriter.Entry> entries = List.of(
+                SafetensorsWriter.ints("odd", DType.U8, new long[] {3}, new int[] {1, 2, 3}),
+                SafetensorsWriter.floats("f", DType.F32, new long[] {floats}, fv),
+                SafetensorsWriter.floats("h", DType.BF16, new long[] {halves}, hv));
+        List<Integer> writes = new java.util.ArrayList<>();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.nio.channels.WritableByteChannel recorder = new java.nio.channels.WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) {
+                int n = src.remaining();
+                byte[] b = new byte[n];
+                src.get(b);
+                bytes.write(b, 0, n);
+                writes.add(n);
+                return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return true;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Path file = dir.resolve("blocks.safetensors");
+        SafetensorsWriter.writeTo(recorder, file, SafetensorsWriter.header(entries, Map.of()), entries);
+        assertEquals(3, writes.size(), "writes: " + writes);
+        assertEquals(2 << 20, SafetensorsWriter.BLOCK_BYTES);
+        assertEquals(SafetensorsWriter.BLOCK_BYTES, writes.get(0));
+        assertEquals(SafetensorsWriter.BLOCK_BYTES, writes.get(1));
+
+        SafetensorsWriter.write(file, entries, Map.of());
+        assertArrayEquals(Files.readAllBytes(file), bytes.toByteArray());
+        try (SafetensorsFile s = SafetensorsFile.open(file)) {
+            assertArrayEquals(fv, s.tensor("f").toFloatArray());
+            ByteBuffer hb = s.tensor("h").segment().asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < halves; i++) {
+                if (SafetensorsWriter.toBFloat16(hv[i]) != hb.getShort(2 * i)) {
+                    assertEquals(SafetensorsWriter.toBFloat16(hv[i]), hb.getShort(2 * i), "bf16 " + i);
+                }
+            }
+            assertEquals(3, s.tensor("odd").getLong(2));
+        }
+    }
 }
