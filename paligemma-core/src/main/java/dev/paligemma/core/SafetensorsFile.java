@@ -70,6 +70,8 @@ public final class SafetensorsFile implements AutoCloseable {
                 throw new CheckpointException(file + ": not a safetensors file (" + size + " bytes, shorter than the 8-byte header length)");
             }
             map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            // before any page is touched: pages not yet cached are then read in 2 MB folios and mapped whole
+            HugePages.advise(map);
         } catch (NoSuchFileException e) {
             throw new CheckpointException(file + ": file not found", e);
         } catch (IOException e) {

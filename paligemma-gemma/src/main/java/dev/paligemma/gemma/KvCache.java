@@ -1,5 +1,7 @@
 package dev.paligemma.gemma;
 
+import dev.paligemma.core.HugePages;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -38,7 +40,9 @@ final class KvCache implements AutoCloseable {
         this.arena = Arena.ofShared();
         long bytes = Math.multiplyExact(Math.multiplyExact((long) layers * 2 * kvHeads, (long) capacity),
                 (long) headDim * Float.BYTES);
-        this.data = arena.allocate(bytes, 64);
+        // zero pages from the kernel, made resident as positions fill, in 2 MB pages where Linux gives them
+        // (the attention streams each head's keys and values every step)
+        this.data = HugePages.allocate(bytes, arena);
     }
 
     MemorySegment data() {
