@@ -35,6 +35,8 @@ import java.util.Map;
  * @param decodeRunsS        seconds for those tokens, each timed run in order; the best counts ({@link #decodeS})
  * @param weightsReadGbPerS  a streaming sum over the decoder's own weight pages right after the decode, all
  *                           threads, best run ({@link StreamingRead}): the ceiling on the memory the decode reads
+ * @param weightsInHugePages the fraction of the mapped weight pages mapped 2 MB at a time then
+ *                           ({@link MemoryStats#weightsInHugePagesFraction}), -1 if unknown
  * @param peakRssBytes       {@code VmHWM} after the measurements (mapped weight pages count), -1 if unknown
  * @param physicalBytes      {@code MemTotal}, -1 if unknown
  * @param heapPeakBytes      heap peak over the measurements (sum of the pools' peaks)
@@ -45,7 +47,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
                           long checkpointBytes, long decoderWeightBytes, double generateS, List<MachineLimits> limitRuns,
                           List<MachineLimits> decodeLimitRuns,
                           double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
-                          double prefillFlop, int decodeTokens, List<Double> decodeRunsS, double weightsReadGbPerS, long peakRssBytes, long physicalBytes,
+                          double prefillFlop, int decodeTokens, List<Double> decodeRunsS, double weightsReadGbPerS, double weightsInHugePages, long peakRssBytes, long physicalBytes,
                           long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
 
     public BenchReport {
@@ -193,6 +195,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         m.put("decode_ms_per_token_runs", decodeRunsS.stream().map(x -> x * 1e3 / decodeTokens).toList());
         m.put("weights_read_gb_per_s", weightsReadGbPerS);
         m.put("decode_fraction_of_weights_read", decodeFractionOfWeightsRead());
+        m.put("weights_in_huge_pages_fraction", weightsInHugePages);
         m.put("bandwidth_gb_per_s_best", limits().bandwidthGbPerS());
         m.put("decode_fraction_of_best_bandwidth", decodeFractionOfBestBandwidth());
         m.put("physical_memory_mb", physicalBytes / 1048576.0);
@@ -235,6 +238,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
                 pct(decodeFractionOfBandwidth()) + " of bandwidth (" + pct(decodeFractionOfBestBandwidth()) + " of every probe's best)");
         row(sb, "streaming the decoder weights", f("%.1f GB/s", weightsReadGbPerS),
                 "decode " + pct(decodeFractionOfWeightsRead()) + " of it");
+        row(sb, "weight pages mapped 2 MB at a time", weightsInHugePages < 0 ? "unknown" : pct(weightsInHugePages), "-");
         row(sb, "peak RSS (VmHWM)", f("%.0f MB", peakRssMb()),
                 physicalBytes > 0 ? pct((double) peakRssBytes / physicalBytes) + " of RAM" : "-");
         row(sb, "Java heap peak / used", f("%.0f / %.0f MB", heapPeakBytes / 1048576.0, heapUsedBytes / 1048576.0),

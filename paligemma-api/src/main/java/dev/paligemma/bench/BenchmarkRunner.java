@@ -96,7 +96,7 @@ public final class BenchmarkRunner {
         }
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
                 m.checkpointBytes, m.decoderBytes, generateS, limitRuns, decodeLimitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
-                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeRunsS, m.weightsReadGbPerS, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
+                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeRunsS, m.weightsReadGbPerS, m.weightsInHugePages, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
                 m.heapUsed, MemoryStats.heapMaxBytes());
     }
 
@@ -111,7 +111,7 @@ public final class BenchmarkRunner {
     static final int DECODE_WARM_UP = 4;
 
     private record Phases(double loadS, double visionMs, double visionFlop, int prefixLength, double prefillMs,
-                          double prefillFlop, List<Double> decodeRunsS, double weightsReadGbPerS, long checkpointBytes,
+                          double prefillFlop, List<Double> decodeRunsS, double weightsReadGbPerS, double weightsInHugePages, long checkpointBytes,
                           long decoderBytes, long rss,
                           long heapPeak, long heapUsed) {
     }
@@ -194,7 +194,9 @@ public final class BenchmarkRunner {
             }
             // the decode's own pages, now resident: the ceiling the decode step could reach on them
             double weightsRead = StreamingRead.gbPerS(decoderWeights(checkpoint), reps);
-            log.accept(String.format("streaming the decoder weights: %.1f GB/s", weightsRead));
+            double hugePages = MemoryStats.weightsInHugePagesFraction();
+            log.accept(String.format("streaming the decoder weights: %.1f GB/s; %s of the mapped weights in 2 MB pages",
+                    weightsRead, hugePages < 0 ? "unknown part" : String.format("%.0f %%", 100 * hugePages)));
             long rss = MemoryStats.peakRssBytes();
             long heapPeak = MemoryStats.heapPeakBytes();
             long heapUsed = MemoryStats.heapUsedBytes();
@@ -202,7 +204,7 @@ public final class BenchmarkRunner {
             long decoderBytes = decoderWeightBytes(checkpoint);
             double visionFlop = FlopCount.vision(config.vision());
             double prefillFlop = FlopCount.prefill(config.text(), prefixLength);
-            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeRunsS, weightsRead,
+            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeRunsS, weightsRead, hugePages,
                     checkpointBytes, decoderBytes, rss, heapPeak, heapUsed);
         }
     }

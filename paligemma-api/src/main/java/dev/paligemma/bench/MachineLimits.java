@@ -16,8 +16,8 @@ import java.util.function.Consumer;
 
 /**
  * The machine's ceilings measured with the Vector API on every thread of {@link Parallel}: memory read
- * bandwidth ({@link StreamingRead} over an off-heap buffer far larger than the caches) and FMA peak
- * (independent FMA chains held in registers). Each is the best of several runs, the least disturbed by
+ * bandwidth ({@link StreamingRead} over an off-heap buffer far larger than the caches, in 2 MB pages where Linux
+ * gives them) and FMA peak (independent FMA chains held in registers). Each is the best of several runs, the least disturbed by
  * other processes.
  *
  * @param bandwidthGbPerS memory read bandwidth, 10^9 bytes per second
@@ -70,7 +70,8 @@ public record MachineLimits(double bandwidthGbPerS, double fmaPeakGflops, int ve
         Optional<String> javaCommand = ProcessHandle.current().info().command();
         if (javaCommand.isPresent()) {
             try {
-                Process p = new ProcessBuilder(javaCommand.get(), "--add-modules", "jdk.incubator.vector", "-Xmx256m",
+                Process p = new ProcessBuilder(javaCommand.get(), "--add-modules", "jdk.incubator.vector",
+                        "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
                         "-Dpaligemma.threads=" + Parallel.threads(), "-cp", System.getProperty("java.class.path"),
                         MachineLimits.class.getName(), Long.toString(streamBytes), Integer.toString(runs))
                         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
@@ -106,7 +107,10 @@ public record MachineLimits(double bandwidthGbPerS, double fmaPeakGflops, int ve
         long step = 4L * F.vectorByteSize();
         long per = bytes / t / step * step;
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment buf = arena.allocate(per * t, 64);
+            // in 2 MB pages where the kernel gives them, as the mapped weights are (SafetensorsFile advises them):
+            // on the KVM guest of docs/performance.md a buffer in 4 KB pages streamed about 20 % slower, so the limit
+            // would have been set by the page walks, not by the memory
+            MemorySegment buf = dev.paligemma.core.HugePages.allocate(per * t, arena);
             // touch every page in the same parts StreamingRead reads ([i * per, (i + 1) * per) for part i), in
             // parallel, so the sum reads resident memory
             Parallel.forEach(t, i -> {

@@ -9,6 +9,8 @@ import java.nio.file.Path;
 
 /** Process memory figures: Linux {@code /proc} for resident memory, the memory MXBeans for the Java heap. */
 final class MemoryStats {
+    /** A mapping's first line in {@code /proc/self/smaps}: address range, then permissions. */
+    private static final java.util.regex.Pattern MAPPING = java.util.regex.Pattern.compile("[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-ps] ");
     private MemoryStats() {
     }
 
@@ -35,6 +37,39 @@ final class MemoryStats {
             return -1;
         }
         return -1;
+    }
+
+    /**
+     * Of the resident pages of this process's {@code .safetensors} mappings (checkpoint and caches), the fraction
+     * mapped 2 MB at a time ({@code FilePmdMapped} over {@code Rss} in {@code /proc/self/smaps}); -1 where that
+     * file is absent or no such page is resident. The decode reads its weights faster in 2 MB pages (see
+     * {@link dev.paligemma.core.HugePages}), and whether it gets them depends on how the page cache came to hold
+     * the files, so a bench reports it.
+     */
+    static double weightsInHugePagesFraction() {
+        long rss = 0;
+        long pmd = 0;
+        try (java.util.stream.Stream<String> lines = Files.lines(Path.of("/proc/self/smaps"))) {
+            boolean weights = false;
+            for (String line : (Iterable<String>) lines::iterator) {
+                if (MAPPING.matcher(line).lookingAt()) {
+                    weights = line.endsWith(".safetensors");
+                } else if (weights && line.startsWith("Rss:")) {
+                    rss += kb(line);
+                } else if (weights && line.startsWith("FilePmdMapped:")) {
+                    pmd += kb(line);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return rss > 0 ? (double) pmd / rss : -1;
+    }
+
+    private static long kb(String line) {
+        String v = line.substring(line.indexOf(':') + 1).trim();
+        int sp = v.indexOf(' ');
+        return Long.parseLong(sp < 0 ? v : v.substring(0, sp));
     }
 
     /** Starts a new heap peak window. */
