@@ -33,6 +33,8 @@ import java.util.Map;
  * @param prefillFlop        FLOPs of that ({@link FlopCount#prefill})
  * @param decodeTokens       tokens timed in the decode loop
  * @param decodeRunsS        seconds for those tokens, each timed run in order; the best counts ({@link #decodeS})
+ * @param decodeAllocatedPerToken heap bytes allocated per timed decode step, all threads (-1 if the JVM cannot
+ *                           count them): about 0 when the kernels compiled as intended
  * @param weightsReadGbPerS  a streaming sum over the decoder's own weight pages right after the decode, all
  *                           threads, best run ({@link StreamingRead}): the ceiling on the memory the decode reads
  * @param weightsInHugePages the fraction of the mapped weight pages mapped 2 MB at a time then
@@ -47,7 +49,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
                           long checkpointBytes, long decoderWeightBytes, double generateS, List<MachineLimits> limitRuns,
                           List<MachineLimits> decodeLimitRuns,
                           double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
-                          double prefillFlop, int decodeTokens, List<Double> decodeRunsS, double weightsReadGbPerS, double weightsInHugePages, long peakRssBytes, long physicalBytes,
+                          double prefillFlop, int decodeTokens, List<Double> decodeRunsS, double decodeAllocatedPerToken, double weightsReadGbPerS, double weightsInHugePages, long peakRssBytes, long physicalBytes,
                           long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
 
     public BenchReport {
@@ -193,6 +195,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         m.put("decode_tokens", decodeTokens);
         m.put("decode_ms_per_token", decodeS() * 1e3 / decodeTokens);
         m.put("decode_ms_per_token_runs", decodeRunsS.stream().map(x -> x * 1e3 / decodeTokens).toList());
+        m.put("decode_allocated_bytes_per_token", decodeAllocatedPerToken);
         m.put("weights_read_gb_per_s", weightsReadGbPerS);
         m.put("decode_fraction_of_weights_read", decodeFractionOfWeightsRead());
         m.put("weights_in_huge_pages_fraction", weightsInHugePages);
@@ -236,6 +239,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         row(sb, f("decode, %d tokens", decodeTokens), f("%.2f tokens/s, %.1f GB/s (best of %s s)", decodeTokensPerS(), decodeGbPerS(),
                         String.join(", ", decodeRunsS.stream().map(x -> f("%.2f", x)).toList())),
                 pct(decodeFractionOfBandwidth()) + " of bandwidth (" + pct(decodeFractionOfBestBandwidth()) + " of every probe's best)");
+        row(sb, "heap allocated per decode step", decodeAllocatedPerToken < 0 ? "unknown" : f("%.0f bytes", decodeAllocatedPerToken), "-");
         row(sb, "streaming the decoder weights", f("%.1f GB/s", weightsReadGbPerS),
                 "decode " + pct(decodeFractionOfWeightsRead()) + " of it");
         row(sb, "weight pages mapped 2 MB at a time", weightsInHugePages < 0 ? "unknown" : pct(weightsInHugePages), "-");

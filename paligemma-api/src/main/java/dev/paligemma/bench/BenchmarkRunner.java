@@ -96,7 +96,7 @@ public final class BenchmarkRunner {
         }
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
                 m.checkpointBytes, m.decoderBytes, generateS, limitRuns, decodeLimitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
-                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeRunsS, m.weightsReadGbPerS, m.weightsInHugePages, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
+                m.prefillMs, m.prefillFlop, decodeTokens, m.decodeRunsS, m.decodeAllocatedPerToken, m.weightsReadGbPerS, m.weightsInHugePages, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
                 m.heapUsed, MemoryStats.heapMaxBytes());
     }
 
@@ -111,7 +111,7 @@ public final class BenchmarkRunner {
     static final int DECODE_WARM_UP = 4;
 
     private record Phases(double loadS, double visionMs, double visionFlop, int prefixLength, double prefillMs,
-                          double prefillFlop, List<Double> decodeRunsS, double weightsReadGbPerS, double weightsInHugePages, long checkpointBytes,
+                          double prefillFlop, List<Double> decodeRunsS, double decodeAllocatedPerToken, double weightsReadGbPerS, double weightsInHugePages, long checkpointBytes,
                           long decoderBytes, long rss,
                           long heapPeak, long heapUsed) {
     }
@@ -156,6 +156,7 @@ public final class BenchmarkRunner {
             int prefixLength = input.length();
             double prefillMs = Double.MAX_VALUE;
             List<Double> decodeRunsS = new ArrayList<>();
+            double allocatedPerToken;
             try (GemmaSession session = decoder.newSession(prefixLength + DECODE_WARM_UP + reps * decodeTokens)) {
                 float[] logits = null;
                 // unless quick, run 0 warms up as vision's does: the first prefill compiles the kernels (paligemma2,
@@ -181,6 +182,7 @@ public final class BenchmarkRunner {
                     session.step(argmax(logits), logits);
                 }
                 probeBandwidth.run();
+                long allocated0 = MemoryStats.allocatedBytes();
                 for (int r = 0; r < reps; r++) {
                     long d0 = System.nanoTime();
                     for (int i = 0; i < decodeTokens; i++) {
@@ -190,6 +192,11 @@ public final class BenchmarkRunner {
                     log.accept(String.format("decode #%d: %d tokens in %.2f s", r + 1, decodeTokens, s));
                     decodeRunsS.add(s);
                 }
+                long allocated1 = MemoryStats.allocatedBytes();
+                // a step allocates nothing (DecodeAllocationTest); vectors boxed by a failed C2 inlining would
+                // show here, and such a step runs several times slower
+                allocatedPerToken = allocated0 < 0 || allocated1 < 0 ? -1 : (double) (allocated1 - allocated0) / (reps * decodeTokens);
+                log.accept(String.format("heap allocated per decode step: %.0f bytes", allocatedPerToken));
                 probeBandwidth.run();
             }
             // the decode's own pages, now resident: the ceiling the decode step could reach on them
@@ -204,7 +211,7 @@ public final class BenchmarkRunner {
             long decoderBytes = decoderWeightBytes(checkpoint);
             double visionFlop = FlopCount.vision(config.vision());
             double prefillFlop = FlopCount.prefill(config.text(), prefixLength);
-            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeRunsS, weightsRead, hugePages,
+            return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeRunsS, allocatedPerToken, weightsRead, hugePages,
                     checkpointBytes, decoderBytes, rss, heapPeak, heapUsed);
         }
     }

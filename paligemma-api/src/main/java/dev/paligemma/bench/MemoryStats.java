@@ -72,6 +72,18 @@ final class MemoryStats {
         return Long.parseLong(sp < 0 ? v : v.substring(0, sp));
     }
 
+    /**
+     * Heap bytes allocated by every thread since the JVM started (HotSpot's per-thread counters), or -1 where
+     * the JVM does not count them.
+     */
+    static long allocatedBytes() {
+        if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                && t.isThreadAllocatedMemorySupported() && t.isThreadAllocatedMemoryEnabled()) {
+            return t.getTotalThreadAllocatedBytes();
+        }
+        return -1;
+    }
+
     /** Starts a new heap peak window. */
     static void resetHeapPeak() {
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {

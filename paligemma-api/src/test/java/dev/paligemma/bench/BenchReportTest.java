@@ -26,7 +26,7 @@ class BenchReportTest {
         // 100 GFLOP vision in 1000 ms and 400 GFLOP prefill of 200 tokens in 2000 ms against a 400 GFLOP/s peak
         return new BenchReport("tiny", "bf16", 2, true, "test cpu", 3_000_000_000L, 1_000_000_000L, 0,
                 List.of(new MachineLimits(20, 300, 512, 2), new MachineLimits(15, 400, 512, 2)),
-                List.of(new MachineLimits(10, 390, 512, 2), new MachineLimits(8, 350, 512, 2)), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, List.of(2.5, 2.0, 3.0), 8.0, 0.75,
+                List.of(new MachineLimits(10, 390, 512, 2), new MachineLimits(8, 350, 512, 2)), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, List.of(2.5, 2.0, 3.0), 16.0, 8.0, 0.75,
                 2048L << 20, 16384L << 20, 100L << 20, 50L << 20, 1000L << 20);
     }
 
@@ -48,6 +48,8 @@ class BenchReportTest {
         assertEquals(8.0, num(m, "weights_read_gb_per_s"), 1e-9);
         assertEquals(0.625, num(m, "decode_fraction_of_weights_read"), 1e-9);
         assertEquals(0.75, num(m, "weights_in_huge_pages_fraction"), 1e-9);
+        assertEquals(16.0, num(m, "decode_allocated_bytes_per_token"), 1e-9);
+        assertTrue(report().toTable().contains("| heap allocated per decode step | 16 bytes | - |"), report().toTable());
         assertTrue(report().toTable().contains("| weight pages mapped 2 MB at a time | 75 % | - |"), report().toTable());
         assertEquals(200.0, num(m, "prefill_gflops"), 1e-9);
         assertEquals(100.0, num(m, "vision_gflops"), 1e-9);
@@ -70,7 +72,7 @@ class BenchReportTest {
         BenchReport r = report();
         BenchReport none = new BenchReport(r.model(), r.dtype(), r.threads(), r.quick(), r.machine(), r.checkpointBytes(),
                 r.decoderWeightBytes(), r.generateS(), r.limitRuns(), List.of(), r.loadS(), r.visionMs(), r.visionFlop(),
-                r.prefillTokens(), r.prefillMs(), r.prefillFlop(), r.decodeTokens(), r.decodeRunsS(), r.weightsReadGbPerS(),
+                r.prefillTokens(), r.prefillMs(), r.prefillFlop(), r.decodeTokens(), r.decodeRunsS(), r.decodeAllocatedPerToken(), r.weightsReadGbPerS(),
                 r.weightsInHugePages(), r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(), r.heapUsedBytes(), r.heapMaxBytes());
         assertEquals(20.0, none.decodeBandwidthGbPerS(), 1e-9);
         assertEquals(0.25, none.decodeFractionOfBandwidth(), 1e-9);
@@ -85,7 +87,7 @@ class BenchReportTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BenchReport(r.model(), r.dtype(),
                 r.threads(), r.quick(), r.machine(), r.checkpointBytes(), r.decoderWeightBytes(), r.generateS(), r.limitRuns(),
                 r.decodeLimitRuns(), r.loadS(), r.visionMs(), r.visionFlop(), r.prefillTokens(), r.prefillMs(), r.prefillFlop(),
-                r.decodeTokens(), List.of(), r.weightsReadGbPerS(), r.weightsInHugePages(), r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(),
+                r.decodeTokens(), List.of(), r.decodeAllocatedPerToken(), r.weightsReadGbPerS(), r.weightsInHugePages(), r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(),
                 r.heapUsedBytes(), r.heapMaxBytes()));
         assertTrue(e.getMessage().contains("decode"), e.getMessage());
     }

@@ -41,4 +41,17 @@ class MemoryStatsTest {
             assertEquals(-1, fraction);
         }
     }
+
+    @Test
+    void countsTheHeapBytesThisThreadAllocates() {
+        long before = MemoryStats.allocatedBytes();
+        long[][] keep = new long[64][];
+        for (int i = 0; i < keep.length; i++) {
+            keep[i] = new long[16 * 1024]; // 128 KiB each, 8 MiB in all
+        }
+        long after = MemoryStats.allocatedBytes();
+        assertEquals(keep.length, java.util.Arrays.stream(keep).filter(a -> a.length == 16 * 1024).count());
+        // HotSpot counts them: at least the 8 MiB, and not wildly more
+        assertTrue(after - before >= 8L << 20 && after - before < 64L << 20, "allocated " + (after - before));
+    }
 }
