@@ -17,8 +17,8 @@ import java.util.function.Consumer;
 /**
  * The machine's ceilings measured with the Vector API on every thread of {@link Parallel}: memory read
  * bandwidth ({@link StreamingRead} over an off-heap buffer far larger than the caches, in 2 MB pages where Linux
- * gives them) and FMA peak (independent FMA chains held in registers). Each is the best of several runs, the least disturbed by
- * other processes.
+ * gives them) and FMA peak (independent FMA chains held in registers). Each is the best of several runs, the
+ * least disturbed by other processes.
  *
  * @param bandwidthGbPerS memory read bandwidth, 10^9 bytes per second
  * @param fmaPeakGflops   vector FMA throughput, 10^9 floating-point operations per second (an FMA is 2)

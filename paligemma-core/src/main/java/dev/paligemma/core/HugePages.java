@@ -112,7 +112,13 @@ public final class HugePages {
                         MAP_PRIVATE_ANONYMOUS, -1, 0L);
                 if (raw.address() != -1L && raw.address() != 0L) {
                     long aligned = (raw.address() + PAGE - 1) & -PAGE;
-                    MemorySegment s = MemorySegment.ofAddress(aligned).reinterpret(bytes, arena, ignored -> unmap(raw, len));
+                    MemorySegment s;
+                    try {
+                        s = MemorySegment.ofAddress(aligned).reinterpret(bytes, arena, ignored -> unmap(raw, len));
+                    } catch (RuntimeException e) {
+                        unmap(raw, len); // a closed arena, say: arena.allocate below reports it
+                        return arena.allocate(bytes, 64);
+                    }
                     advise(s);
                     return s;
                 }

@@ -18,8 +18,8 @@ import java.util.Set;
 
 /**
  * Writes a {@code .safetensors} file, streaming each tensor's elements through a 2 MB buffer to a
- * {@link FileChannel} in whole blocks ({@link #BLOCK_BYTES}), so files of many gigabytes never sit in memory. The header is padded with spaces
- * so the data starts at a multiple of 8 bytes, as the reference library does. Float data is converted
+ * {@link FileChannel} in whole blocks ({@link #BLOCK_BYTES}), so files of many gigabytes never sit in memory.
+ * The header is padded with spaces so the data starts at a multiple of 8 bytes, as the reference library does. Float data is converted
  * to the stored type: F32 as is, BF16 rounded to nearest even (as torch does, NaN kept quiet), F16 by
  * {@link Float#floatToFloat16}. The file appears under its name only once complete (written to a
  * sibling temporary file, then moved).
