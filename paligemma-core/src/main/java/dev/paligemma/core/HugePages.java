@@ -65,6 +65,10 @@ public final class HugePages {
         MADVISE = madvise;
         MMAP = mmap;
         MUNMAP = munmap;
+        System.getLogger(HugePages.class.getName()).log(System.Logger.Level.DEBUG, madvise != null
+                ? "2 MB page hints on (madvise)"
+                : "2 MB page hints off: " + (os.startsWith("linux") ? "native access not enabled for this code"
+                        + " (--enable-native-access)" : "not Linux"));
     }
 
     private HugePages() {
