@@ -39,6 +39,9 @@ public final class HugePages {
         MethodHandle mmap = null;
         MethodHandle munmap = null;
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String off = !os.startsWith("linux") ? "not Linux"
+                : !HugePages.class.getModule().isNativeAccessEnabled() ? "native access not enabled for this code (--enable-native-access)"
+                : "madvise, mmap or munmap not found in libc";
         if (os.startsWith("linux") && HugePages.class.getModule().isNativeAccessEnabled()) {
             try {
                 Linker linker = Linker.nativeLinker();
@@ -57,6 +60,7 @@ public final class HugePages {
                 }
             } catch (RuntimeException e) {
                 // no linker for this platform or a refused lookup: the hint is optional
+                off = "no native linker: " + e;
                 madvise = null;
                 mmap = null;
                 munmap = null;
@@ -65,10 +69,8 @@ public final class HugePages {
         MADVISE = madvise;
         MMAP = mmap;
         MUNMAP = munmap;
-        System.getLogger(HugePages.class.getName()).log(System.Logger.Level.DEBUG, madvise != null
-                ? "2 MB page hints on (madvise)"
-                : "2 MB page hints off: " + (os.startsWith("linux") ? "native access not enabled for this code"
-                        + " (--enable-native-access)" : "not Linux"));
+        System.getLogger(HugePages.class.getName()).log(System.Logger.Level.DEBUG,
+                madvise != null ? "2 MB page hints on (madvise)" : "2 MB page hints off: " + off);
     }
 
     private HugePages() {
