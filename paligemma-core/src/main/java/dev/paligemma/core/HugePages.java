@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -39,10 +40,15 @@ public final class HugePages {
         MethodHandle mmap = null;
         MethodHandle munmap = null;
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        String off = !os.startsWith("linux") ? "not Linux"
-                : !HugePages.class.getModule().isNativeAccessEnabled() ? "native access not enabled for this code (--enable-native-access)"
+        String arch = System.getProperty("os.arch", "");
+        // the flag values below are the generic Linux ones, which these architectures use (MIPS, PA-RISC, Alpha
+        // and SPARC number some of them differently)
+        boolean linux = os.startsWith("linux") && List.of("amd64", "x86_64", "aarch64", "riscv64").contains(arch);
+        String off = !linux ? "not Linux on x86-64, AArch64 or RISC-V 64 (" + os + ", " + arch + ")"
+                : !HugePages.class.getModule().isNativeAccessEnabled()
+                ? "native access not enabled for this code (--enable-native-access)"
                 : "madvise, mmap or munmap not found in libc";
-        if (os.startsWith("linux") && HugePages.class.getModule().isNativeAccessEnabled()) {
+        if (linux && HugePages.class.getModule().isNativeAccessEnabled()) {
             try {
                 Linker linker = Linker.nativeLinker();
                 SymbolLookup libc = linker.defaultLookup();
