@@ -977,7 +977,7 @@ public final class Matmul {
     /** {@link #rowsQ8}'s scales as floats: the current row's and the next row's, per thread. */
     private static final ThreadBuffer Q8_SCALES = new ThreadBuffer(), Q8_SCALES_NEXT = new ThreadBuffer();
     /** {@link #alignedX}'s per-thread segment. */
-    private static final ThreadLocal<MemorySegment[]> ALIGNED_X = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+    private static final NativeThreadBuffer ALIGNED_X = new NativeThreadBuffer();
 
     /**
      * {@code x[xOff, xOff + k)} copied into this thread's native buffer, which starts on a 64-byte boundary.
@@ -992,16 +992,13 @@ public final class Matmul {
      * permuted copy ({@link #pairedX}) made the same way.
      */
     static MemorySegment alignedX(float[] x, int xOff, int k) {
-        MemorySegment[] h = ALIGNED_X.get();
-        if (h[0] == null || h[0].byteSize() < 4L * k) {
-            h[0] = java.lang.foreign.Arena.ofAuto().allocate(4L * k, 64);
-        }
-        MemorySegment.copy(x, xOff, h[0], ValueLayout.JAVA_FLOAT_UNALIGNED, 0, k);
-        return h[0];
+        MemorySegment xs = ALIGNED_X.get(4L * k);
+        MemorySegment.copy(x, xOff, xs, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, k);
+        return xs;
     }
 
     /** {@link #pairedX}'s per-thread segment. */
-    private static final ThreadLocal<MemorySegment[]> PAIRED_X = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+    private static final NativeThreadBuffer PAIRED_X = new NativeThreadBuffer();
     /** Lane indices of the even and the odd elements of a pair block of 2L floats. */
     private static final int[] EVEN = PackedGemm.strided(0, 2, L), ODD = PackedGemm.strided(1, 2, L);
     /** The high 16 bits of an int lane: the odd BF16 weight of a pair, as a float. */
@@ -1014,11 +1011,7 @@ public final class Matmul {
      * about 1 us.
      */
     static MemorySegment pairedX(float[] x, int xOff, int k) {
-        MemorySegment[] h = PAIRED_X.get();
-        if (h[0] == null || h[0].byteSize() < 4L * k) {
-            h[0] = java.lang.foreign.Arena.ofAuto().allocate(Math.max(64, 4L * k), 64);
-        }
-        MemorySegment xs = h[0];
+        MemorySegment xs = PAIRED_X.get(4L * k);
         int p = 0;
         for (; p + 2 * L <= k; p += 2 * L) {
             FloatVector.fromArray(F, x, xOff + p, EVEN, 0).intoMemorySegment(xs, 4L * p, LE);

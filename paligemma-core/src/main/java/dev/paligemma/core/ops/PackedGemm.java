@@ -77,7 +77,7 @@ final class PackedGemm {
      * collector put the array, and the same products ran at 120-180 GFLOP/s under the serial collector against
      * 200-230 under G1.
      */
-    private static final ThreadLocal<MemorySegment[]> XT = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+    private static final NativeThreadBuffer XT = new NativeThreadBuffer();
     /** A task's decoded weights, {@code MB x CHUNK}: slice s of row r at {@code (s MB + r) KC}. */
     private static final ThreadBuffer WF = new ThreadBuffer();
     /** A task's output block, transposed: {@code MB} rows of the pass's padded activation count. */
@@ -106,7 +106,7 @@ final class PackedGemm {
         int passes = (n + NC - 1) / NC;
         int nc = (n + passes - 1) / passes;
         int ncPad = (nc + NR - 1) / NR * NR;
-        MemorySegment xt = transposed(4L * k * ncPad);
+        MemorySegment xt = XT.get(4L * k * ncPad);
         for (int i0 = 0; i0 < n; i0 += nc) {
             int rows = Math.min(nc, n - i0);
             // whole vectors, not whole strips: a last strip of one vector takes the half-wide tile (266 prefix
@@ -138,15 +138,6 @@ final class PackedGemm {
             a[l] = first + l * stride;
         }
         return a;
-    }
-
-    /** This thread's transposed-activation segment, at least {@code bytes} long. */
-    private static MemorySegment transposed(long bytes) {
-        MemorySegment[] h = XT.get();
-        if (h[0] == null || h[0].byteSize() < bytes) {
-            h[0] = java.lang.foreign.Arena.ofAuto().allocate(Math.max(64, bytes), 64);
-        }
-        return h[0];
     }
 
     /**
