@@ -28,9 +28,7 @@ final class MemoryStats {
         try {
             for (String line : Files.readAllLines(file)) {
                 if (line.startsWith(key)) {
-                    String v = line.substring(key.length()).trim();
-                    int sp = v.indexOf(' ');
-                    return Long.parseLong(sp < 0 ? v : v.substring(0, sp)) * 1024;
+                    return kb(line) * 1024;
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -66,6 +64,7 @@ final class MemoryStats {
         return rss > 0 ? (double) pmd / rss : -1;
     }
 
+    /** The number after the colon of a {@code /proc} line such as {@code "Rss:   1234 kB"}. */
     private static long kb(String line) {
         String v = line.substring(line.indexOf(':') + 1).trim();
         int sp = v.indexOf(' ');
