@@ -65,7 +65,10 @@ public final class Activations {
         if (vector) {
             FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             for (; i + L <= end; i += L) {
-                m = m.max(FloatVector.fromArray(F, x, i));
+                // a compare and a blend: Java's max on vectors also orders NaN and signed zeros, five
+                // instructions; a NaN here still makes its own exponential NaN, and so the sum and every output
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                m = m.blend(v, m.lt(v));
             }
             // max is exact and order-free, so reduceLanes(MAX) is deterministic (unlike ADD)
             max = m.reduceLanes(VectorOperators.MAX);
