@@ -12,6 +12,7 @@ import dev.paligemma.core.ops.Matmul;
 import dev.paligemma.core.ops.Norms;
 import dev.paligemma.core.ops.Parallel;
 import dev.paligemma.core.ops.ThreadBuffer;
+import dev.paligemma.core.ops.TiledAttention;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -124,7 +125,8 @@ public final class SiglipEncoder {
         float[] mlp = new float[Math.multiplyExact(rows, config.intermediateSize())];
         float eps = (float) config.layerNormEps();
         float scale = (float) (1.0 / Math.sqrt(config.headDim()));
-        float[][] buffers = attentionBuffers(batch, config.numAttentionHeads(), n, config.headDim());
+        AttentionBuffers buffers = attentionBuffers(batch, config.numAttentionHeads(), n, config.headDim(),
+                TiledAttention.supports(config.headDim()));
         for (int li = 0; li < layers.size(); li++) {
             SiglipLayer l = layers.get(li);
             layerNorm(x, normed, rows, l.norm1Weight(), l.norm1Bias(), eps);
@@ -202,21 +204,24 @@ public final class SiglipEncoder {
     }
 
     /**
-     * Full bidirectional multi-head attention within each image. Each task owns one (image, head, query
-     * block) and writes a disjoint slice of {@code out}, so tasks need no coordination.
+     * Full bidirectional multi-head attention within each image: {@link TiledAttention} where it runs (the Vector
+     * API compiled to SIMD), else the plain products below.
      *
-     * <p>Both products are broadcast products ({@link Matmul#matmulPlain}: vectors along the output row, no
-     * lane sums). For the scores each head's keys are first transposed into {@code buffers[0]} ({@code [hd, n]}),
-     * so the keys run along the vectors: as dot products (4x4 tiles over k = 80, then 16 lane sums per tile)
-     * the scores took ~15 % of the encoder's time at 448 px for ~7 % of its multiply-adds. When the head size
-     * is not a whole number of vectors (So400m: 72 = 4.5 vectors of 16 floats) values and outputs go through
-     * zero-padded rows ({@code buffers[1]}, {@code buffers[2]}, 80 floats): otherwise every weighted-value row
-     * ends in a scalar loop. The zero columns' outputs are dropped.
+     * <p>The plain path is parallel over (image, head, query block); each task writes a disjoint slice of
+     * {@code out}. Both products are broadcast products ({@link Matmul#matmulPlain}: vectors along the output
+     * row, no lane sums). For the scores each head's keys are first transposed ({@code [hd, n]}), so the keys run
+     * along the vectors. When the head size is not a whole number of vectors (So400m: 72 = 4.5 vectors of 16
+     * floats) values and outputs go through zero-padded rows: otherwise every weighted-value row ends in a scalar
+     * loop. The zero columns' outputs are dropped.
      */
     static void attention(float[] q, float[] k, float[] v, float[] out, int batch, int n, int h, int heads, int hd,
-                          float[][] buffers) {
+                          AttentionBuffers buffers) {
+        if (buffers.tiled() != null) {
+            TiledAttention.attention(q, k, v, out, h, buffers.tiled());
+            return;
+        }
         int blocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        float[] keysT = buffers[0], vp = buffers[1], op = buffers[2];
+        float[] keysT = buffers.keysT(), vp = buffers.values(), op = buffers.outputs();
         int hp = vp == null ? hd : Matmul.vectorPadded(hd);
         // one task per (image, head): its keys transposed, its value rows padded
         Parallel.forEach(batch * heads, g -> {
@@ -255,17 +260,24 @@ public final class SiglipEncoder {
     }
 
     /**
-     * The buffers {@link #attention} reuses across layers: every head's keys transposed, then the zero-padded
-     * value and output rows, which are null when the head size is whole vectors.
+     * The buffers {@link #attention} reuses across layers: the tiled path's workspace, or the plain path's
+     * transposed keys of every head, then its zero-padded value and output rows, which are null when the head
+     * size is whole vectors.
      */
-    static float[][] attentionBuffers(int batch, int heads, int n, int hd) {
+    record AttentionBuffers(float[] keysT, float[] values, float[] outputs, TiledAttention.Workspace tiled) {
+    }
+
+    static AttentionBuffers attentionBuffers(int batch, int heads, int n, int hd, boolean tiled) {
+        if (tiled) {
+            return new AttentionBuffers(null, null, null, TiledAttention.workspace(batch, heads, n, hd));
+        }
         int size = Math.multiplyExact(Math.multiplyExact(batch * heads, n), hd);
         int hp = Matmul.vectorPadded(hd);
         if (hp == hd) {
-            return new float[][] {new float[size], null, null};
+            return new AttentionBuffers(new float[size], null, null, null);
         }
         int padded = Math.multiplyExact(Math.multiplyExact(batch * heads, n), hp);
-        return new float[][] {new float[size], new float[padded], new float[padded]};
+        return new AttentionBuffers(new float[size], new float[padded], new float[padded], null);
     }
 
     /** {@code out = x w^T + bias}, the bias added as the product is stored. */
