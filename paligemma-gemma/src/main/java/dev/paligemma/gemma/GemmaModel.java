@@ -16,6 +16,7 @@ import dev.paligemma.core.ops.Norms;
 import dev.paligemma.core.ops.Parallel;
 import dev.paligemma.core.ops.Rope;
 import dev.paligemma.core.ops.ThreadBuffer;
+import dev.paligemma.core.ops.TiledAttention;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -337,7 +338,10 @@ public final class GemmaModel {
         float[] v = new float[n * kvDim];
         float[] att = new float[n * qDim];
         float[] o = new float[n * h];
-        float[] keysT = new float[kvHeads * headDim * Matmul.vectorPadded(n)];
+        // the tiled path's key and value strips, or the plain path's transposed keys
+        TiledAttention.Workspace tiled = TiledAttention.supports(headDim)
+                ? TiledAttention.workspace(1, heads, kvHeads, n, headDim) : null;
+        float[] keysT = tiled != null ? null : new float[kvHeads * headDim * Matmul.vectorPadded(n)];
         // the MLP's chunk buffers, reused by every layer (a chunk's rows are fully rewritten before use)
         int chunk = mlpChunk(n);
         float[][] mlp = {new float[chunk * h], new float[chunk * intermediate], new float[chunk * intermediate],
@@ -356,7 +360,11 @@ public final class GemmaModel {
                 Rope.apply(k, i * kvDim, kvHeads, headDim, i, config.ropeTheta());
             }
             cache.store(l, 0, k, 0, v, 0, n);
-            prefixAttention(q, k, v, keysT, att, n);
+            if (tiled != null) {
+                TiledAttention.attention(q, qDim, k, v, kvDim, att, qDim, attentionScale, (float) config.attnLogitSoftcapping(), tiled);
+            } else {
+                prefixAttention(q, k, v, keysT, att, n);
+            }
             Matmul.matmul(att, n, qDim, w.o(), o);
             if (config.isGemma2()) {
                 normRows(o, 0, n, w.postAttentionNorm());
@@ -386,7 +394,8 @@ public final class GemmaModel {
     }
 
     /**
-     * Bidirectional attention of the prefix over itself, parallel over (head, query block). Both products are
+     * Bidirectional attention of the prefix over itself where {@link TiledAttention} does not run (the Vector API
+     * not compiled to SIMD), parallel over (head, query block). Both products are
      * broadcast products ({@link Matmul#matmulPlain}, vectors along the output row, no lane sums): each KV head's
      * keys are transposed first into {@code keysT} ({@code [headDim, np]}, np = n rounded up to whole vectors, the
      * extra columns zero and their scores ignored), so the scores run along the keys.

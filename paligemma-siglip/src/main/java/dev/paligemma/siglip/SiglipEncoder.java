@@ -217,7 +217,7 @@ public final class SiglipEncoder {
     static void attention(float[] q, float[] k, float[] v, float[] out, int batch, int n, int h, int heads, int hd,
                           AttentionBuffers buffers) {
         if (buffers.tiled() != null) {
-            TiledAttention.attention(q, k, v, out, h, buffers.tiled());
+            TiledAttention.attention(q, h, k, v, h, out, h, 1f, 0f, buffers.tiled());
             return;
         }
         int blocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
@@ -269,7 +269,7 @@ public final class SiglipEncoder {
 
     static AttentionBuffers attentionBuffers(int batch, int heads, int n, int hd, boolean tiled) {
         if (tiled) {
-            return new AttentionBuffers(null, null, null, TiledAttention.workspace(batch, heads, n, hd));
+            return new AttentionBuffers(null, null, null, TiledAttention.workspace(batch, heads, heads, n, hd));
         }
         int size = Math.multiplyExact(Math.multiplyExact(batch * heads, n), hd);
         int hp = Matmul.vectorPadded(hd);

@@ -53,10 +53,10 @@ public final class TiledAttention {
     }
 
     /**
-     * Every (image, head)'s keys and values in strips, native and 64-byte aligned, reused across layers. Keys
-     * past {@code n} and value columns past the head size are zero.
+     * Every (image, key-value head)'s keys and values in strips, native and 64-byte aligned, reused across
+     * layers. Keys past {@code n} and value columns past the head size are zero.
      */
-    public record Workspace(MemorySegment keys, MemorySegment values, int batch, int heads, int n, int headDim) {
+    public record Workspace(MemorySegment keys, MemorySegment values, int batch, int heads, int kvHeads, int n, int headDim) {
         /** Floats of one (image, head)'s key strips. */
         int keyFloats() {
             return keyStrips(n) * headDim * NR;
@@ -68,20 +68,23 @@ public final class TiledAttention {
         }
     }
 
-    /** A workspace for {@code batch} images of {@code n} positions and {@code heads} heads of {@code headDim}. */
-    public static Workspace workspace(int batch, int heads, int n, int headDim) {
-        if (!supports(headDim) || batch < 1 || heads < 1 || n < 1) {
-            throw new InvalidArgumentException("tiled attention: batch " + batch + ", heads " + heads + ", n " + n
-                    + ", head size " + headDim + " not supported here");
+    /**
+     * A workspace for {@code batch} sequences of {@code n} positions, {@code heads} query heads of {@code headDim}
+     * sharing {@code kvHeads} key-value heads (grouped-query attention when fewer).
+     */
+    public static Workspace workspace(int batch, int heads, int kvHeads, int n, int headDim) {
+        if (!supports(headDim) || batch < 1 || kvHeads < 1 || heads < kvHeads || heads % kvHeads != 0 || n < 1) {
+            throw new InvalidArgumentException("tiled attention: batch " + batch + ", heads " + heads + ", kv heads "
+                    + kvHeads + ", n " + n + ", head size " + headDim + " not supported here");
         }
-        long groups = (long) batch * heads;
+        long groups = (long) batch * kvHeads;
         long keys = Math.multiplyExact(groups, Math.multiplyExact((long) keyStrips(n) * headDim, NR));
         long values = Math.multiplyExact(groups, Math.multiplyExact((long) valueStrips(headDim) * n, NR));
         if (keys > Integer.MAX_VALUE || values > Integer.MAX_VALUE) {
             throw new InvalidArgumentException("tiled attention: " + batch + " images of " + n + " positions exceed one workspace");
         }
         Arena arena = Arena.ofAuto();
-        return new Workspace(arena.allocate(4 * keys, 64), arena.allocate(4 * values, 64), batch, heads, n, headDim);
+        return new Workspace(arena.allocate(4 * keys, 64), arena.allocate(4 * values, 64), batch, heads, kvHeads, n, headDim);
     }
 
     /** Key strips of n keys: whole vectors of keys, grouped {@link PackedGemm#NR} at a time (the last may be one vector). */
@@ -95,26 +98,35 @@ public final class TiledAttention {
     }
 
     /**
-     * {@code out = softmax(q k^T) v} per image and head, q already scaled: q, k, v and out are
-     * {@code [batch * n, h]} with head {@code i} in columns {@code [i hd, (i + 1) hd)}.
+     * {@code out = softmax(cap(scale q k^T)) v} per sequence and head, bidirectional: row {@code b n + i} of q
+     * and out (strides {@code ldq}, {@code ldo}) holds query head {@code j} in columns {@code [j hd, (j + 1) hd)},
+     * and of k and v (stride {@code ldkv}) key-value head {@code j / (heads / kvHeads)}. The scores are
+     * multiplied by {@code scale} unless it is 1, then capped as {@code cap tanh(s / cap)} when {@code cap > 0}.
      */
-    public static void attention(float[] q, float[] k, float[] v, float[] out, int h, Workspace ws) {
-        int batch = ws.batch(), heads = ws.heads(), n = ws.n(), hd = ws.headDim();
-        if ((long) batch * n * h > q.length || heads * hd > h) {
-            throw new InvalidArgumentException("tiled attention: " + batch + " x " + n + " rows of " + h + " floats with "
-                    + heads + " heads of " + hd + " do not fit arrays of " + q.length);
+    public static void attention(float[] q, int ldq, float[] k, float[] v, int ldkv, float[] out, int ldo,
+                                 float scale, float cap, Workspace ws) {
+        int batch = ws.batch(), heads = ws.heads(), kvHeads = ws.kvHeads(), n = ws.n(), hd = ws.headDim();
+        long rows = (long) batch * n;
+        if (heads * hd > Math.min(ldq, ldo) || kvHeads * hd > ldkv || rows * ldq > q.length || rows * ldo > out.length
+                || rows * ldkv > Math.min(k.length, v.length)) {
+            throw new InvalidArgumentException("tiled attention: " + rows + " rows of " + heads + " query and " + kvHeads
+                    + " key-value heads of " + hd + " do not fit arrays of " + q.length + ", " + k.length + ", "
+                    + v.length + ", " + out.length + " floats at strides " + ldq + ", " + ldkv + ", " + ldo);
         }
         int blocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        Parallel.forEach(batch * heads, g -> {
-            int src = (g / heads) * n * h + (g % heads) * hd;
-            packKeys(k, src, h, n, hd, ws.keys(), g * ws.keyFloats());
-            packValues(v, src, h, n, hd, ws.values(), g * ws.valueFloats());
+        int group = heads / kvHeads;
+        Parallel.forEach(batch * kvHeads, g -> {
+            int src = (g / kvHeads) * n * ldkv + (g % kvHeads) * hd;
+            packKeys(k, src, ldkv, n, hd, ws.keys(), g * ws.keyFloats());
+            packValues(v, src, ldkv, n, hd, ws.values(), g * ws.valueFloats());
         });
         Parallel.forEach(batch * heads * blocks, task -> {
-            int g = task / blocks;
+            int b = task / (heads * blocks);
+            int head = task / blocks % heads;
             int r0 = (task % blocks) * QUERY_BLOCK;
-            int base = (g / heads) * n * h + (g % heads) * hd;
-            block(q, out, base, h, r0, Math.min(QUERY_BLOCK, n - r0), g, ws);
+            int kv = b * kvHeads + head / group;
+            block(q, b * n * ldq + head * hd, ldq, out, b * n * ldo + head * hd, ldo, r0, Math.min(QUERY_BLOCK, n - r0),
+                    kv, scale, cap, ws);
         });
     }
 
@@ -153,8 +165,12 @@ public final class TiledAttention {
         }
     }
 
-    /** Query rows {@code [r0, r0 + len)} of (image, head) {@code g}, whose columns start at {@code base}. */
-    private static void block(float[] q, float[] out, int base, int h, int r0, int len, int g, Workspace ws) {
+    /**
+     * Query rows {@code [r0, r0 + len)} of one head, whose first row starts at {@code qBase} in q and
+     * {@code oBase} in out, against key-value strips {@code g}.
+     */
+    private static void block(float[] q, int qBase, int ldq, float[] out, int oBase, int ldo, int r0, int len, int g,
+                              float scale, float cap, Workspace ws) {
         int n = ws.n(), hd = ws.headDim();
         int groups = (len + MR - 1) / MR;
         int rows = groups * MR;
@@ -166,7 +182,7 @@ public final class TiledAttention {
         float[] wq = QUERIES.get(rows * KC);
         for (int r = 0; r < rows; r++) {
             if (r < len) {
-                System.arraycopy(q, base + (r0 + r) * h, wq, r * KC, hd);
+                System.arraycopy(q, qBase + (r0 + r) * ldq, wq, r * KC, hd);
             } else {
                 Arrays.fill(wq, r * KC, r * KC + hd, 0f);
             }
@@ -189,6 +205,12 @@ public final class TiledAttention {
         float[] wp = PROBABILITIES.get(groups * slices * MR * KC);
         for (int r = 0; r < rows; r++) {
             if (r < len) {
+                if (scale != 1f) {
+                    Activations.scale(s, r * ld, n, scale);
+                }
+                if (cap > 0) {
+                    Activations.softcap(s, r * ld, n, cap);
+                }
                 Activations.softmax(s, r * ld, n);
             }
             for (int sl = 0; sl < slices; sl++) {
@@ -220,7 +242,7 @@ public final class TiledAttention {
             }
         }
         for (int r = 0; r < len; r++) {
-            System.arraycopy(o, r * hp, out, base + (r0 + r) * h, hd);
+            System.arraycopy(o, r * hp, out, oBase + (r0 + r) * ldo, hd);
         }
     }
 }
