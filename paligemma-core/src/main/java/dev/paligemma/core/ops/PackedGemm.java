@@ -245,18 +245,21 @@ final class PackedGemm {
             decodeBf16(seg, base, ldw, j0, j1, c0, c1, wf);
             return;
         }
-        for (int j = j0; j < j1; j++) {
-            long row = base + j * ldw;
+        // four rows a quarter of the block apart in turn, a slice of each, for the reason decodeBf16 gives
+        int spread = (j1 - j0 + 3) / 4;
+        for (int u = 0; u < spread; u++) {
             for (int p0 = c0; p0 < c1; p0 += KC) {
                 int p1 = Math.min(c1, p0 + KC);
                 int len = p1 - p0;
-                int d = ((p0 - c0) / KC * MB + j - j0) * KC;
-                long at = row + (long) p0 * es;
-                switch (dt) {
-                    case Q8 -> Matmul.dequantiseQ8(seg, Matmul.q8RowBase(j, s, panel, m), w.scales(),
-                            Matmul.q8ScaleBase(j, s, panel, m), p0, p1, wf, d);
-                    case F32 -> MemorySegment.copy(seg, Matmul.LE_F32, at, wf, d, len);
-                    default -> Simd.decodeF16(seg, at, wf, d, len);
+                for (int j = j0 + u; j < j1; j += spread) {
+                    int d = ((p0 - c0) / KC * MB + j - j0) * KC;
+                    long at = base + j * ldw + (long) p0 * es;
+                    switch (dt) {
+                        case Q8 -> Matmul.dequantiseQ8(seg, Matmul.q8RowBase(j, s, panel, m), w.scales(),
+                                Matmul.q8ScaleBase(j, s, panel, m), p0, p1, wf, d);
+                        case F32 -> MemorySegment.copy(seg, Matmul.LE_F32, at, wf, d, len);
+                        default -> Simd.decodeF16(seg, at, wf, d, len);
+                    }
                 }
             }
         }
