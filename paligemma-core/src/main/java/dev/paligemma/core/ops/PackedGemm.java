@@ -118,7 +118,7 @@ final class PackedGemm {
             // the last vector of rows may be partial: the JDK range-checks every lane of a masked gather, so
             // lanes past the last row read the vector's first row (and are masked off)
             int[] xTail = strided(0, k, rows % L);
-            Parallel.forRange(k, 64, (p0, p1) -> transpose(x, k, start, rows, ld, p0, p1, xRows, xTail, xt));
+            Parallel.forRange(k, 64, (p0, p1) -> transpose(x, start * k, k, k, rows, ld, p0, p1, xRows, xTail, xt, 0));
             Parallel.forEach(firstTask[ws.length], t -> {
                 int w = 0;
                 while (t >= firstTask[w + 1]) {
@@ -141,23 +141,26 @@ final class PackedGemm {
     }
 
     /**
-     * The pass's activations transposed into strips of {@link #NR} rows: {@code x[i0 + i, p]} at
-     * {@code xt[((i / NR) k + p) NR + i % NR]}, for p in {@code [p0, p1)}, i below {@code rows}; zero up to
-     * {@code ld}. A micro-tile then reads its activations as one sequential stream.
+     * Rows of x transposed into strips of {@link #NR} rows: {@code x[xOff + i ldx + p]} at
+     * {@code xt[xtOff + ((i / NR) k + p) NR + i % NR]}, for p in {@code [p0, p1)}, i below {@code rows}; zero up to
+     * {@code ld}. A micro-tile then reads them as one sequential stream: a pass's activations here, a head's keys
+     * in {@link TiledAttention}. {@code xRows} and {@code xTail} are the gathers' lane offsets
+     * ({@code strided(0, ldx, L)} and {@code strided(0, ldx, rows % L)}).
      */
-    static void transpose(float[] x, int k, int i0, int rows, int ld, int p0, int p1, int[] xRows, int[] xTail,
-                          MemorySegment xt) {
-        // one vector of a strip column at a time, gathered from L rows k apart ({@code xRows}): element by element
-        // the transpose took 0.5 ms of one thread per 266 x 2304 product
+    static void transpose(float[] x, int xOff, int ldx, int k, int rows, int ld, int p0, int p1, int[] xRows,
+                          int[] xTail, MemorySegment xt, long xtOff) {
+        // one vector of a strip column at a time, gathered from L rows ldx apart ({@code xRows}): element by
+        // element the transpose took 0.5 ms of one thread per 266 x 2304 product
         for (int r = 0; r < ld; r += L) {
             int valid = Math.min(L, rows - r);
-            long strip = (long) (r / NR) * k * NR + r % NR;
-            int xo = (i0 + r) * k;
+            long strip = xtOff + (long) (r / NR) * k * NR + r % NR;
+            int xo = xOff + r * ldx;
             if (valid == L) {
                 for (int p = p0; p < p1; p++) {
                     FloatVector.fromArray(F, x, xo + p, xRows, 0).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);
                 }
             } else if (valid > 0) {
+                // the JDK range-checks every lane of a masked gather: lanes past the last row read the first one
                 VectorMask<Float> in = F.indexInRange(0, valid);
                 for (int p = p0; p < p1; p++) {
                     FloatVector.fromArray(F, x, xo + p, xTail, 0, in).intoMemorySegment(xt, 4 * (strip + (long) p * NR), LE);

@@ -132,25 +132,8 @@ public final class TiledAttention {
 
     /** Keys {@code [0, n)} of one head as strips: key {@code j}, column d at {@code (j / NR * hd + d) NR + j % NR}. */
     private static void packKeys(float[] k, int src, int h, int n, int hd, MemorySegment dst, int dstOff) {
-        int cols = Matmul.vectorPadded(n);
-        int[] rows = PackedGemm.strided(0, h, L);
-        for (int j = 0; j < cols; j += L) {
-            int valid = Math.min(L, n - j);
-            long at = dstOff + (long) (j / NR) * hd * NR + j % NR;
-            int from = src + j * h;
-            if (valid == L) {
-                for (int d = 0; d < hd; d++) {
-                    FloatVector.fromArray(F, k, from + d, rows, 0).intoMemorySegment(dst, 4 * (at + (long) d * NR), LE);
-                }
-            } else {
-                // the JDK range-checks every lane of a masked gather: lanes past the last key read the first one
-                int[] tail = PackedGemm.strided(0, h, valid);
-                VectorMask<Float> in = F.indexInRange(0, valid);
-                for (int d = 0; d < hd; d++) {
-                    FloatVector.fromArray(F, k, from + d, tail, 0, in).intoMemorySegment(dst, 4 * (at + (long) d * NR), LE);
-                }
-            }
-        }
+        PackedGemm.transpose(k, src, h, hd, n, Matmul.vectorPadded(n), 0, hd, PackedGemm.strided(0, h, L),
+                PackedGemm.strided(0, h, n % L), dst, dstOff);
     }
 
     /** Values of one head as strips: key {@code p}, column c at {@code (c / NR * n + p) NR + c % NR}. */
