@@ -244,11 +244,10 @@ final class PackedGemm {
         int es = dt.byteSize();
         long ldw = (long) panel * es;
         long base = Matmul.panelBase(0, ldw, m, s * panel, panel, es);
-        if (dt == DType.BF16) {
-            decodeBf16(seg, base, ldw, j0, j1, c0, c1, wf);
-            return;
-        }
-        // four rows a quarter of the block apart in turn, a slice of each, for the reason decodeBf16 gives
+        // four rows a quarter of the block apart in turn, a slice of each: decoding runs between micro-tiles from
+        // weights in no cache, and one row after the other was one sequential stream per thread, restarted by the
+        // hardware prefetcher at every 4 KB page (BF16: ~4.5 GB/s per thread, a tenth of the 224-px encoder);
+        // four streams keep four reads in flight
         int spread = (j1 - j0 + 3) / 4;
         for (int u = 0; u < spread; u++) {
             for (int p0 = c0; p0 < c1; p0 += KC) {
@@ -261,48 +260,18 @@ final class PackedGemm {
                         case Q8 -> Matmul.dequantiseQ8(seg, Matmul.q8RowBase(j, s, panel, m), w.scales(),
                                 Matmul.q8ScaleBase(j, s, panel, m), p0, p1, wf, d);
                         case F32 -> MemorySegment.copy(seg, Matmul.LE_F32, at, wf, d, len);
+                        case BF16 -> {
+                            int q = 0;
+                            for (; q + L <= len; q += L) {
+                                ((IntVector) ShortVector.fromMemorySegment(S, seg, at + 2L * q, LE).castShape(I, 0))
+                                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wf, d + q);
+                            }
+                            for (; q < len; q++) {
+                                wf[d + q] = Matmul.getBf16(seg, at + 2L * q);
+                            }
+                        }
                         default -> Simd.decodeF16(seg, at, wf, d, len);
                     }
-                }
-            }
-        }
-    }
-
-    /**
-     * {@link #decode} for BF16: four rows a quarter of the block apart at a time, a vector from each in turn.
-     * Decoding runs between micro-tiles, from weights not yet in any cache, and one row at a time was one
-     * sequential stream per thread, which the hardware prefetcher restarts at every 4 KB page: it read ~4.5 GB/s
-     * per thread and took a tenth of the encoder's time at 224 px. Four streams keep four times the reads in
-     * flight. (Rows past {@code j1} repeat the last row, decoding it twice into the same place.)
-     */
-    private static void decodeBf16(MemorySegment seg, long base, long ldw, int j0, int j1, int c0, int c1, float[] wf) {
-        int spread = (j1 - j0 + 3) / 4;
-        for (int u = 0; u < spread; u++) {
-            int ja = j0 + u, jb = Math.min(ja + spread, j1 - 1), jc = Math.min(ja + 2 * spread, j1 - 1),
-                    jd = Math.min(ja + 3 * spread, j1 - 1);
-            for (int p0 = c0; p0 < c1; p0 += KC) {
-                int len = Math.min(KC, c1 - p0);
-                int slice = (p0 - c0) / KC * MB - j0;
-                int da = (slice + ja) * KC, db = (slice + jb) * KC, dc = (slice + jc) * KC, dd = (slice + jd) * KC;
-                long aa = base + ja * ldw + 2L * p0, ab = base + jb * ldw + 2L * p0, ac = base + jc * ldw + 2L * p0,
-                        ad = base + jd * ldw + 2L * p0;
-                int q = 0;
-                // the widening of Simd.bf16 written out: a vector passed out of a method C2 does not inline is boxed
-                for (; q + L <= len; q += L) {
-                    ((IntVector) ShortVector.fromMemorySegment(S, seg, aa + 2L * q, LE).castShape(I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wf, da + q);
-                    ((IntVector) ShortVector.fromMemorySegment(S, seg, ab + 2L * q, LE).castShape(I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wf, db + q);
-                    ((IntVector) ShortVector.fromMemorySegment(S, seg, ac + 2L * q, LE).castShape(I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wf, dc + q);
-                    ((IntVector) ShortVector.fromMemorySegment(S, seg, ad + 2L * q, LE).castShape(I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(wf, dd + q);
-                }
-                for (; q < len; q++) {
-                    wf[da + q] = Matmul.getBf16(seg, aa + 2L * q);
-                    wf[db + q] = Matmul.getBf16(seg, ab + 2L * q);
-                    wf[dc + q] = Matmul.getBf16(seg, ac + 2L * q);
-                    wf[dd + q] = Matmul.getBf16(seg, ad + 2L * q);
                 }
             }
         }
