@@ -15,6 +15,7 @@ import dev.paligemma.core.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -278,7 +279,12 @@ public final class Matmul {
                 // panels are whole vector pairs; row-major rows eight per pass must be too
                 boolean eight = panel < k ? bf16EightRows : wide || (bf16EightRows && k % (2 * L) == 0);
                 if (eight) {
-                    rowsBf16Wide(x, xOff, k, panel, w.dim(0), seg, r0, r1, out, outOff);
+                    int r8 = r0 + (r1 - r0) / 8 * 8;
+                    rowsBf16Wide(pairedX(x, xOff, k), k, panel, w.dim(0), seg, r0, r8, out, outOff,
+                            PANEL_SUMS.get(2 * L * Math.max(8, panel < k ? r8 - r0 : 8)), LANES.get());
+                    if (r8 < r1) {
+                        rowsBf16Panels(x, xOff, k, panel, w.dim(0), seg, r8, r1, out, outOff);
+                    }
                 } else if (panel < k) {
                     rowsBf16Panels(x, xOff, k, panel, w.dim(0), seg, r0, r1, out, outOff);
                 } else {
@@ -687,20 +693,29 @@ public final class Matmul {
      * Rows {@code [r0, r1)} of a BF16 matrix eight per pass, row-major ({@code panel = k}) or in column panels:
      * {@link #rowsBf16Panels} with each pair block's activation loads shared by eight rows, every row with its own
      * two accumulators carried from panel to panel, so the same bits as {@link #rowsBf16}. For the k of
-     * {@link #severalRowsPerPass} and, with {@link #bf16EightRows}, every BF16 matrix of whole vector pairs. Rows
-     * left over after the last group of eight go through {@link #rowsBf16Panels}. Written as small as the eight
-     * streams allow, for the reason given at {@link #rowsQ8Wide}. Over paligemma2's embedding (1.2 GB, two
+     * {@link #severalRowsPerPass} and, with {@link #bf16EightRows}, every BF16 matrix of whole vector pairs.
+     * {@code [r0, r8)} is a whole number of groups of eight ({@link #rowsOf} sends the rest to
+     * {@link #rowsBf16Panels}); {@code xs} is the {@link #pairedX} copy of the activations; {@code sums} holds 2L
+     * floats per row when the matrix has more than one panel, 16L otherwise; {@code lanes} at least L.
+     *
+     * <p>Written as small as the eight streams allow, for the reason given at {@link #rowsQ8Wide}, and with no
+     * vector merged from two paths: each group's sixteen accumulators are loaded from {@code sums} (zeroed for
+     * the first panel), stored back after the loop and finished by {@link #pairSums}, and the activation copy and
+     * the thread-local buffers come from the caller. Before, the accumulators started as either zeros or the
+     * stored sums, the last panel summed them in registers, and this method made its own copy and buffer lookups;
+     * in about half the JVMs that ran decode steps alone (7 of 16 runs of a paligemma2 or paligemma BF16 harness,
+     * no image encoded first) C2 compiled it with every FMA result boxed: 3.4-8.3 GB of garbage and 380-580 ms per
+     * paligemma2 decode step instead of 230-245. In this form, 0 of 40 such runs did that, at the same speed
+     * otherwise. Over paligemma2's embedding (1.2 GB, two
      * threads, alternating in one JVM on the Xeon guest) eight rows per pass read 25.6-27.0 GB/s, four 24.0-25.2
      * (24.3-24.9 with the permuted activations), sixteen with one accumulator each 22.4-24.9; a plain streaming
      * sum 27.6-30.7.
      */
-    static void rowsBf16Wide(float[] x, int xOff, int k, int panel, long m, MemorySegment w, int r0, int r1,
-                             float[] out, int outOff) {
-        int r8 = r0 + (r1 - r0) / 8 * 8;
-        float[] lanes = LANES.get();
-        float[] sums = PANEL_SUMS.get(2 * L * Math.max(0, r8 - r0));
-        MemorySegment xs = pairedX(x, xOff, k);
+    static void rowsBf16Wide(MemorySegment xs, int k, int panel, long m, MemorySegment w, int r0, int r8,
+                             float[] out, int outOff, float[] sums, float[] lanes) {
         long ldw = 2L * panel;
+        // a row's sums outlive its group only when there is a next panel; otherwise one group's worth is reused
+        int perGroup = panel < k ? 16 * L : 0;
         for (int p0 = 0; p0 < k; p0 += panel) {
             boolean first = p0 == 0, last = p0 + panel >= k;
             long base = panelBase(0, ldw, m, p0, panel, 2);
@@ -708,21 +723,18 @@ public final class Matmul {
                 // a base per row: with offsets q + r * ldw C2 kept a bounds check on every load but the first
                 long w0 = base + j * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw, w4 = w3 + ldw, w5 = w4 + ldw,
                         w6 = w5 + ldw, w7 = w6 + ldw;
-                int at = 2 * L * (j - r0);
-                FloatVector a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5, a6, b6, a7, b7;
+                int at = perGroup * ((j - r0) / 8);
                 if (first) {
-                    a0 = FloatVector.zero(F);
-                    b0 = a0; a1 = a0; b1 = a0; a2 = a0; b2 = a0; a3 = a0; b3 = a0; a4 = a0; b4 = a0; a5 = a0; b5 = a0; a6 = a0; b6 = a0; a7 = a0; b7 = a0;
-                } else {
-                    a0 = FloatVector.fromArray(F, sums, at); b0 = FloatVector.fromArray(F, sums, at + L);
-                    a1 = FloatVector.fromArray(F, sums, at + 2 * L); b1 = FloatVector.fromArray(F, sums, at + 3 * L);
-                    a2 = FloatVector.fromArray(F, sums, at + 4 * L); b2 = FloatVector.fromArray(F, sums, at + 5 * L);
-                    a3 = FloatVector.fromArray(F, sums, at + 6 * L); b3 = FloatVector.fromArray(F, sums, at + 7 * L);
-                    a4 = FloatVector.fromArray(F, sums, at + 8 * L); b4 = FloatVector.fromArray(F, sums, at + 9 * L);
-                    a5 = FloatVector.fromArray(F, sums, at + 10 * L); b5 = FloatVector.fromArray(F, sums, at + 11 * L);
-                    a6 = FloatVector.fromArray(F, sums, at + 12 * L); b6 = FloatVector.fromArray(F, sums, at + 13 * L);
-                    a7 = FloatVector.fromArray(F, sums, at + 14 * L); b7 = FloatVector.fromArray(F, sums, at + 15 * L);
+                    Arrays.fill(sums, at, at + 16 * L, 0f);
                 }
+                FloatVector a0 = FloatVector.fromArray(F, sums, at), b0 = FloatVector.fromArray(F, sums, at + L);
+                FloatVector a1 = FloatVector.fromArray(F, sums, at + 2 * L), b1 = FloatVector.fromArray(F, sums, at + 3 * L);
+                FloatVector a2 = FloatVector.fromArray(F, sums, at + 4 * L), b2 = FloatVector.fromArray(F, sums, at + 5 * L);
+                FloatVector a3 = FloatVector.fromArray(F, sums, at + 6 * L), b3 = FloatVector.fromArray(F, sums, at + 7 * L);
+                FloatVector a4 = FloatVector.fromArray(F, sums, at + 8 * L), b4 = FloatVector.fromArray(F, sums, at + 9 * L);
+                FloatVector a5 = FloatVector.fromArray(F, sums, at + 10 * L), b5 = FloatVector.fromArray(F, sums, at + 11 * L);
+                FloatVector a6 = FloatVector.fromArray(F, sums, at + 12 * L), b6 = FloatVector.fromArray(F, sums, at + 13 * L);
+                FloatVector a7 = FloatVector.fromArray(F, sums, at + 14 * L), b7 = FloatVector.fromArray(F, sums, at + 15 * L);
                 for (int p = p0, p1 = p0 + panel; p < p1; p += 2 * L) {
                     FloatVector e = FloatVector.fromMemorySegment(F, xs, 4L * p, LE);
                     FloatVector o = FloatVector.fromMemorySegment(F, xs, 4L * p + 4 * L, LE);
@@ -753,30 +765,18 @@ public final class Matmul {
                     a7 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, a7);
                     b7 = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats().fma(o, b7);
                 }
+                a0.intoArray(sums, at); b0.intoArray(sums, at + L);
+                a1.intoArray(sums, at + 2 * L); b1.intoArray(sums, at + 3 * L);
+                a2.intoArray(sums, at + 4 * L); b2.intoArray(sums, at + 5 * L);
+                a3.intoArray(sums, at + 6 * L); b3.intoArray(sums, at + 7 * L);
+                a4.intoArray(sums, at + 8 * L); b4.intoArray(sums, at + 9 * L);
+                a5.intoArray(sums, at + 10 * L); b5.intoArray(sums, at + 11 * L);
+                a6.intoArray(sums, at + 12 * L); b6.intoArray(sums, at + 13 * L);
+                a7.intoArray(sums, at + 14 * L); b7.intoArray(sums, at + 15 * L);
                 if (last) {
-                    a0.add(b0).intoArray(lanes, 0);
-                    a1.add(b1).intoArray(lanes, L);
-                    a2.add(b2).intoArray(lanes, 2 * L);
-                    a3.add(b3).intoArray(lanes, 3 * L);
-                    a4.add(b4).intoArray(lanes, 4 * L);
-                    a5.add(b5).intoArray(lanes, 5 * L);
-                    a6.add(b6).intoArray(lanes, 6 * L);
-                    a7.add(b7).intoArray(lanes, 7 * L);
-                    sums8(lanes, out, outOff + j);
-                } else {
-                    a0.intoArray(sums, at); b0.intoArray(sums, at + L);
-                    a1.intoArray(sums, at + 2 * L); b1.intoArray(sums, at + 3 * L);
-                    a2.intoArray(sums, at + 4 * L); b2.intoArray(sums, at + 5 * L);
-                    a3.intoArray(sums, at + 6 * L); b3.intoArray(sums, at + 7 * L);
-                    a4.intoArray(sums, at + 8 * L); b4.intoArray(sums, at + 9 * L);
-                    a5.intoArray(sums, at + 10 * L); b5.intoArray(sums, at + 11 * L);
-                    a6.intoArray(sums, at + 12 * L); b6.intoArray(sums, at + 13 * L);
-                    a7.intoArray(sums, at + 14 * L); b7.intoArray(sums, at + 15 * L);
+                    pairSums(sums, at, 8, lanes, out, outOff + j);
                 }
             }
-        }
-        if (r8 < r1) {
-            rowsBf16Panels(x, xOff, k, panel, m, w, r8, r1, out, outOff);
         }
     }
 
@@ -840,11 +840,19 @@ public final class Matmul {
         out[at + 3] = Simd.sum(lanes, 3 * L);
     }
 
-    /** {@link #sums4} for eight vectors at {@code lanes[0..8L)}. */
-    static void sums8(float[] lanes, float[] out, int at) {
-        sums4(lanes, out, at);
-        for (int r = 4; r < 8; r++) {
-            out[at + r] = Simd.sum(lanes, r * L);
+    /**
+     * {@code out[o + r] = Simd.sum(a_r + b_r)} for the {@code rows} accumulator pairs stored at
+     * {@code sums[at..]} (a_r at {@code at + 2rL}, b_r right after it): the bits of
+     * {@code Simd.sum(a_r.add(b_r))}. The kernels store their accumulators and finish them here, so no vector
+     * is merged from two paths around their loops (see {@link #rowsBf16Wide}).
+     */
+    static void pairSums(float[] sums, int at, int rows, float[] lanes, float[] out, int o) {
+        for (int r = 0; r < rows; r++) {
+            int a = at + 2 * r * L;
+            for (int i = 0; i < L; i++) {
+                lanes[i] = sums[a + i] + sums[a + L + i];
+            }
+            out[o + r] = Simd.sum(lanes, 0);
         }
     }
 
