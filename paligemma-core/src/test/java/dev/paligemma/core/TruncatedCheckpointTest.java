@@ -77,8 +77,28 @@ class TruncatedCheckpointTest {
                     throw new AssertionError("reading the truncated tensor did not throw");
                 } catch (CheckpointException expected) {
                     e = expected;
+                } catch (InternalError asynchronous) {
+                    // in code C2 compiled with the read inlined, HotSpot may raise the fault after the read has
+                    // returned, in the caller's frame, outside Tensor's translation (seen twice in full runs on a
+                    // Xeon guest, from this lambda's getFloat): it must be the mapping fault, and guard, which
+                    // wraps the caller, must translate the same read
+                    assertTrue(Checkpoint.mappingFault(asynchronous) != null, "not the mapping fault: " + asynchronous);
+                    e = assertThrows(CheckpointException.class, () -> c.guard(() -> {
+                        try {
+                            read.execute();
+                        } catch (Throwable x) {
+                            if (x instanceof RuntimeException r) {
+                                throw r;
+                            }
+                            if (x instanceof Error err) {
+                                throw err;
+                            }
+                            throw new AssertionError(x);
+                        }
+                    }));
+                    assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+                    continue;
                 } catch (Throwable other) {
-                    // seen once in a full run on a Xeon guest: keep what HotSpot said, to widen mappingFault
                     throw new AssertionError("expected a CheckpointException, got " + other, other);
                 }
                 assertTrue(e.getMessage().contains("model.safetensors") && e.getMessage().contains(t.name()), e.getMessage());
