@@ -83,7 +83,32 @@ public final class CachedAttention {
                                    int d, float[] s, int s0, int s1) {
         int dv = d / L * L;
         float[] t = Simd.sumLanes();
-        for (int j = 0; j < span; j++) {
+        int j = 0;
+        if (dv == d) {
+            // two rows at a time: four independent chains, each query load shared by both rows
+            for (; j + 2 <= span; j += 2) {
+                long row = base + j * stride, next = row + stride;
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0;
+                for (int p = 0; p < dv; p += L) {
+                    FloatVector k = IntVector.fromMemorySegment(I, kv, row + 4L * p, NATIVE).reinterpretAsFloats();
+                    FloatVector kn = IntVector.fromMemorySegment(I, kv, next + 4L * p, NATIVE).reinterpretAsFloats();
+                    FloatVector x0 = FloatVector.fromArray(F, q, q0 + p), x1 = FloatVector.fromArray(F, q, q1 + p);
+                    a0 = x0.fma(k, a0);
+                    a1 = x1.fma(k, a1);
+                    c0 = x0.fma(kn, c0);
+                    c1 = x1.fma(kn, c1);
+                }
+                a0.intoArray(t, 0);
+                s[s0 + j] = Simd.sum(t, 0);
+                a1.intoArray(t, 0);
+                s[s1 + j] = Simd.sum(t, 0);
+                c0.intoArray(t, 0);
+                s[s0 + j + 1] = Simd.sum(t, 0);
+                c1.intoArray(t, 0);
+                s[s1 + j + 1] = Simd.sum(t, 0);
+            }
+        }
+        for (; j < span; j++) {
             long row = base + j * stride;
             FloatVector a0 = FloatVector.zero(F), a1 = a0;
             for (int p = 0; p < dv; p += L) {
@@ -127,7 +152,36 @@ public final class CachedAttention {
     private static void weightedSumPair(float[] w, int w0, int w1, MemorySegment kv, long base, long stride,
                                         int span, int d, float[] out, int o0, int o1) {
         int p = 0;
-        // two vectors of each head's output (four chains) stay in registers over all rows
+        // four vectors of each head's output (eight chains) stay in registers over all rows
+        for (; p + 4 * L <= d; p += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            long col = base + 4L * p;
+            for (int j = 0; j < span; j++) {
+                long o = col + j * stride;
+                FloatVector v0 = IntVector.fromMemorySegment(I, kv, o, NATIVE).reinterpretAsFloats();
+                FloatVector v1 = IntVector.fromMemorySegment(I, kv, o + 4L * L, NATIVE).reinterpretAsFloats();
+                FloatVector v2 = IntVector.fromMemorySegment(I, kv, o + 8L * L, NATIVE).reinterpretAsFloats();
+                FloatVector v3 = IntVector.fromMemorySegment(I, kv, o + 12L * L, NATIVE).reinterpretAsFloats();
+                float c = w[w0 + j];
+                float e = w[w1 + j];
+                a0 = v0.mul(c).add(a0);
+                a1 = v1.mul(c).add(a1);
+                a2 = v2.mul(c).add(a2);
+                a3 = v3.mul(c).add(a3);
+                b0 = v0.mul(e).add(b0);
+                b1 = v1.mul(e).add(b1);
+                b2 = v2.mul(e).add(b2);
+                b3 = v3.mul(e).add(b3);
+            }
+            a0.intoArray(out, o0 + p);
+            a1.intoArray(out, o0 + p + L);
+            a2.intoArray(out, o0 + p + 2 * L);
+            a3.intoArray(out, o0 + p + 3 * L);
+            b0.intoArray(out, o1 + p);
+            b1.intoArray(out, o1 + p + L);
+            b2.intoArray(out, o1 + p + 2 * L);
+            b3.intoArray(out, o1 + p + 3 * L);
+        }
         for (; p + 2 * L <= d; p += 2 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
             long col = base + 4L * p;
