@@ -152,7 +152,8 @@ public final class CachedAttention {
     private static void weightedSumPair(float[] w, int w0, int w1, MemorySegment kv, long base, long stride,
                                         int span, int d, float[] out, int o0, int o1) {
         int p = 0;
-        // four vectors of each head's output (eight chains) stay in registers over all rows
+        // four vectors of each head's output (eight chains) stay in registers over all rows; the rest (none at
+        // Gemma's head_dim 256) goes lane by lane, the same multiply then add per lane, so the same bits
         for (; p + 4 * L <= d; p += 4 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
             long col = base + 4L * p;
@@ -181,25 +182,6 @@ public final class CachedAttention {
             b1.intoArray(out, o1 + p + L);
             b2.intoArray(out, o1 + p + 2 * L);
             b3.intoArray(out, o1 + p + 3 * L);
-        }
-        for (; p + 2 * L <= d; p += 2 * L) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
-            long col = base + 4L * p;
-            for (int j = 0; j < span; j++) {
-                long o = col + j * stride;
-                FloatVector v0 = IntVector.fromMemorySegment(I, kv, o, NATIVE).reinterpretAsFloats();
-                FloatVector v1 = IntVector.fromMemorySegment(I, kv, o + 4L * L, NATIVE).reinterpretAsFloats();
-                float c = w[w0 + j];
-                float e = w[w1 + j];
-                a0 = v0.mul(c).add(a0);
-                a1 = v1.mul(c).add(a1);
-                b0 = v0.mul(e).add(b0);
-                b1 = v1.mul(e).add(b1);
-            }
-            a0.intoArray(out, o0 + p);
-            a1.intoArray(out, o0 + p + L);
-            b0.intoArray(out, o1 + p);
-            b1.intoArray(out, o1 + p + L);
         }
         for (; p < d; p++) {
             float acc0 = 0;
