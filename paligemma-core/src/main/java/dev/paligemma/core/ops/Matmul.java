@@ -281,7 +281,7 @@ public final class Matmul {
                 if (eight) {
                     int r8 = r0 + (r1 - r0) / 8 * 8;
                     rowsBf16Wide(pairedX(x, xOff, k), k, panel, w.dim(0), seg, r0, r8, out, outOff,
-                            PANEL_SUMS.get(2 * L * Math.max(8, panel < k ? r8 - r0 : 8)), LANES.get());
+                            PANEL_SUMS.get(2 * L * (panel < k ? Math.max(8, r8 - r0) : 8)), LANES.get());
                     if (r8 < r1) {
                         rowsBf16Panels(x, xOff, k, panel, w.dim(0), seg, r8, r1, out, outOff);
                     }
@@ -690,7 +690,7 @@ public final class Matmul {
     }
 
     /**
-     * Rows {@code [r0, r1)} of a BF16 matrix eight per pass, row-major ({@code panel = k}) or in column panels:
+     * Rows {@code [r0, r8)} of a BF16 matrix eight per pass, row-major ({@code panel = k}) or in column panels:
      * {@link #rowsBf16Panels} with each pair block's activation loads shared by eight rows, every row with its own
      * two accumulators carried from panel to panel, so the same bits as {@link #rowsBf16}. For the k of
      * {@link #severalRowsPerPass} and, with {@link #bf16EightRows}, every BF16 matrix of whole vector pairs.
