@@ -79,35 +79,52 @@ public final class CachedAttention {
         }
     }
 
+    /** Rows {@link #scoresPair} takes between two rounds of lane sums. */
+    private static final int SUM_BLOCK = 32;
+    /** Per thread: {@link #scoresPair}'s accumulators of one block of rows, two heads each. */
+    private static final ThreadLocal<float[]> BLOCK_SUMS = ThreadLocal.withInitial(() -> new float[2 * SUM_BLOCK * L]);
+
     private static void scoresPair(float[] q, int q0, int q1, MemorySegment kv, long base, long stride, int span,
                                    int d, float[] s, int s0, int s1) {
         int dv = d / L * L;
-        float[] t = Simd.sumLanes();
         int j = 0;
         if (dv == d) {
-            // two rows at a time: four independent chains, each query load shared by both rows
-            for (; j + 2 <= span; j += 2) {
-                long row = base + j * stride, next = row + stride;
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0;
-                for (int p = 0; p < dv; p += L) {
-                    FloatVector k = IntVector.fromMemorySegment(I, kv, row + 4L * p, NATIVE).reinterpretAsFloats();
-                    FloatVector kn = IntVector.fromMemorySegment(I, kv, next + 4L * p, NATIVE).reinterpretAsFloats();
-                    FloatVector x0 = FloatVector.fromArray(F, q, q0 + p), x1 = FloatVector.fromArray(F, q, q1 + p);
-                    a0 = x0.fma(k, a0);
-                    a1 = x1.fma(k, a1);
-                    c0 = x0.fma(kn, c0);
-                    c1 = x1.fma(kn, c1);
+            // two rows at a time: four independent chains, each query load shared by both rows. The chains are
+            // stored for a block of rows and lane-summed after it: summed right away, each row pair waited on
+            // its four stores being read back before the next could start (paligemma2-3b-224 shapes, 316 cached
+            // rows, one thread: 8.0 against 8.7 GB/s and 10.1 against 16.0 in two runs)
+            float[] acc = BLOCK_SUMS.get();
+            int even = span & ~1;
+            for (int jb = 0; jb < even; jb += SUM_BLOCK) {
+                int je = Math.min(even, jb + SUM_BLOCK);
+                for (j = jb; j < je; j += 2) {
+                    long row = base + j * stride, next = row + stride;
+                    FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0;
+                    for (int p = 0; p < dv; p += L) {
+                        FloatVector k = IntVector.fromMemorySegment(I, kv, row + 4L * p, NATIVE).reinterpretAsFloats();
+                        FloatVector kn = IntVector.fromMemorySegment(I, kv, next + 4L * p, NATIVE).reinterpretAsFloats();
+                        FloatVector x0 = FloatVector.fromArray(F, q, q0 + p), x1 = FloatVector.fromArray(F, q, q1 + p);
+                        a0 = x0.fma(k, a0);
+                        a1 = x1.fma(k, a1);
+                        c0 = x0.fma(kn, c0);
+                        c1 = x1.fma(kn, c1);
+                    }
+                    // row j's two heads, then row j + 1's
+                    int o = 2 * L * (j - jb);
+                    a0.intoArray(acc, o);
+                    a1.intoArray(acc, o + L);
+                    c0.intoArray(acc, o + 2 * L);
+                    c1.intoArray(acc, o + 3 * L);
                 }
-                a0.intoArray(t, 0);
-                s[s0 + j] = Simd.sum(t, 0);
-                a1.intoArray(t, 0);
-                s[s1 + j] = Simd.sum(t, 0);
-                c0.intoArray(t, 0);
-                s[s0 + j + 1] = Simd.sum(t, 0);
-                c1.intoArray(t, 0);
-                s[s1 + j + 1] = Simd.sum(t, 0);
+                for (int i = jb; i < je; i++) {
+                    int o = 2 * L * (i - jb);
+                    s[s0 + i] = Simd.sum(acc, o);
+                    s[s1 + i] = Simd.sum(acc, o + L);
+                }
             }
+            j = even;
         }
+        float[] t = Simd.sumLanes();
         for (; j < span; j++) {
             long row = base + j * stride;
             FloatVector a0 = FloatVector.zero(F), a1 = a0;

@@ -77,32 +77,34 @@ class CachedAttentionTest {
     void groupedHeadsHaveEachHeadsOwnBits(int d) {
         // g query heads over one KV head (pairs plus a lone head for g = 3) give exactly the per-head calls' floats
         Random r = new Random(31 + d);
-        int span = 45;
-        int stride = d + 3;
-        for (int g = 1; g <= 4; g++) {
-            for (boolean scalar : new boolean[] {false, true}) {
-                float[] kv = Ref.random(r, (span + 1) * stride);
-                float[] q = Ref.random(r, 2 + g * (d + 1));
-                float[] w = Ref.random(r, 1 + g * (span + 2));
-                float[] sGrouped = new float[5 + g * (span + 2)];
-                float[] sAlone = new float[sGrouped.length];
-                float[] oGrouped = new float[4 + g * (d + 5)];
-                float[] oAlone = new float[oGrouped.length];
-                long base = 4L * stride; // start at row 1
-                int heads = g;
-                try (Arena arena = Arena.ofConfined()) {
-                    MemorySegment seg = cache(arena, kv);
-                    Ref.withPath(scalar, () -> {
-                        CachedAttention.scores(q, 2, d + 1, heads, seg, base, 4L * stride, span, d, sGrouped, 5, span + 2);
-                        CachedAttention.weightedSum(w, 1, span + 2, heads, seg, base, 4L * stride, span, d, oGrouped, 4, d + 5);
-                        for (int i = 0; i < heads; i++) {
-                            CachedAttention.scores(q, 2 + i * (d + 1), seg, base, 4L * stride, span, d, sAlone, 5 + i * (span + 2));
-                            CachedAttention.weightedSum(w, 1 + i * (span + 2), seg, base, 4L * stride, span, d, oAlone, 4 + i * (d + 5));
-                        }
-                    });
+        // spans: odd, with a partial block of the pairs' lane sums; two whole blocks; a single pair and a row
+        for (int span : new int[] {45, 64, 3}) {
+            int stride = d + 3;
+            for (int g = 1; g <= 4; g++) {
+                for (boolean scalar : new boolean[] {false, true}) {
+                    float[] kv = Ref.random(r, (span + 1) * stride);
+                    float[] q = Ref.random(r, 2 + g * (d + 1));
+                    float[] w = Ref.random(r, 1 + g * (span + 2));
+                    float[] sGrouped = new float[5 + g * (span + 2)];
+                    float[] sAlone = new float[sGrouped.length];
+                    float[] oGrouped = new float[4 + g * (d + 5)];
+                    float[] oAlone = new float[oGrouped.length];
+                    long base = 4L * stride; // start at row 1
+                    int heads = g;
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment seg = cache(arena, kv);
+                        Ref.withPath(scalar, () -> {
+                            CachedAttention.scores(q, 2, d + 1, heads, seg, base, 4L * stride, span, d, sGrouped, 5, span + 2);
+                            CachedAttention.weightedSum(w, 1, span + 2, heads, seg, base, 4L * stride, span, d, oGrouped, 4, d + 5);
+                            for (int i = 0; i < heads; i++) {
+                                CachedAttention.scores(q, 2 + i * (d + 1), seg, base, 4L * stride, span, d, sAlone, 5 + i * (span + 2));
+                                CachedAttention.weightedSum(w, 1 + i * (span + 2), seg, base, 4L * stride, span, d, oAlone, 4 + i * (d + 5));
+                            }
+                        });
+                    }
+                    assertArrayEquals(sAlone, sGrouped, "scores d=" + d + " span=" + span + " g=" + g + (scalar ? " scalar" : " vector"));
+                    assertArrayEquals(oAlone, oGrouped, "weighted sums d=" + d + " span=" + span + " g=" + g + (scalar ? " scalar" : " vector"));
                 }
-                assertArrayEquals(sAlone, sGrouped, "scores d=" + d + " g=" + g + (scalar ? " scalar" : " vector"));
-                assertArrayEquals(oAlone, oGrouped, "weighted sums d=" + d + " g=" + g + (scalar ? " scalar" : " vector"));
             }
         }
     }
