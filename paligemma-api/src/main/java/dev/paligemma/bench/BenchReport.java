@@ -44,18 +44,21 @@ import java.util.Map;
  * @param heapPeakBytes      heap peak over the measurements (sum of the pools' peaks)
  * @param heapUsedBytes      heap in use at the end
  * @param heapMaxBytes       maximum heap
+ * @param decodeMsByPhase    milliseconds per timed decode step by phase, over all timed runs
+ *                           ({@link dev.paligemma.gemma.DecodeProfile#msPerStep}); empty if not measured
  */
 public record BenchReport(String model, String dtype, int threads, boolean quick, String machine,
                           long checkpointBytes, long decoderWeightBytes, double generateS, List<MachineLimits> limitRuns,
                           List<MachineLimits> decodeLimitRuns,
                           double loadS, double visionMs, double visionFlop, int prefillTokens, double prefillMs,
                           double prefillFlop, int decodeTokens, List<Double> decodeRunsS, double decodeAllocatedPerToken, double weightsReadGbPerS, double weightsInHugePages, long peakRssBytes, long physicalBytes,
-                          long heapPeakBytes, long heapUsedBytes, long heapMaxBytes) {
+                          long heapPeakBytes, long heapUsedBytes, long heapMaxBytes, Map<String, Double> decodeMsByPhase) {
 
     public BenchReport {
         limitRuns = List.copyOf(limitRuns);
         decodeLimitRuns = List.copyOf(decodeLimitRuns);
         decodeRunsS = List.copyOf(decodeRunsS);
+        decodeMsByPhase = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(decodeMsByPhase));
         if (decodeRunsS.isEmpty()) {
             throw new IllegalArgumentException("BenchReport: no timed decode run");
         }
@@ -196,6 +199,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         m.put("decode_ms_per_token", decodeS() * 1e3 / decodeTokens);
         m.put("decode_ms_per_token_runs", decodeRunsS.stream().map(x -> x * 1e3 / decodeTokens).toList());
         m.put("decode_allocated_bytes_per_token", decodeAllocatedPerToken);
+        decodeMsByPhase.forEach((phase, ms) -> m.put("decode_phase_ms_" + phase, ms));
         m.put("weights_read_gb_per_s", weightsReadGbPerS);
         m.put("decode_fraction_of_weights_read", decodeFractionOfWeightsRead());
         m.put("weights_in_huge_pages_fraction", weightsInHugePages);
@@ -239,6 +243,10 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         row(sb, f("decode, %d tokens", decodeTokens), f("%.2f tokens/s, %.1f GB/s (best of %s s)", decodeTokensPerS(), decodeGbPerS(),
                         String.join(", ", decodeRunsS.stream().map(x -> f("%.2f", x)).toList())),
                 pct(decodeFractionOfBandwidth()) + " of bandwidth (" + pct(decodeFractionOfBestBandwidth()) + " of every probe's best)");
+        if (!decodeMsByPhase.isEmpty()) {
+            row(sb, "decode step by phase", String.join(", ", decodeMsByPhase.entrySet().stream()
+                    .map(e -> f("%s %.1f ms", e.getKey(), e.getValue())).toList()), "mean of the timed runs");
+        }
         row(sb, "heap allocated per decode step", decodeAllocatedPerToken < 0 ? "unknown" : f("%.0f bytes", decodeAllocatedPerToken), "-");
         row(sb, "streaming the decoder weights", f("%.1f GB/s", weightsReadGbPerS),
                 "decode " + pct(decodeFractionOfWeightsRead()) + " of it");

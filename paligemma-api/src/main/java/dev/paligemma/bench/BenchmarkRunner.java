@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
@@ -97,7 +98,7 @@ public final class BenchmarkRunner {
         return new BenchReport(model, options.dtype(), Parallel.threads(), options.quick(), machine(),
                 m.checkpointBytes, m.decoderBytes, generateS, limitRuns, decodeLimitRuns, m.loadS, m.visionMs, m.visionFlop, m.prefixLength,
                 m.prefillMs, m.prefillFlop, decodeTokens, m.decodeRunsS, m.decodeAllocatedPerToken, m.weightsReadGbPerS, m.weightsInHugePages, m.rss, MemoryStats.physicalBytes(), m.heapPeak,
-                m.heapUsed, MemoryStats.heapMaxBytes());
+                m.heapUsed, MemoryStats.heapMaxBytes(), m.decodeMsByPhase);
     }
 
     private static MachineLimits measureLimits(long streamBytes, int runs, Consumer<String> log) {
@@ -113,7 +114,7 @@ public final class BenchmarkRunner {
     private record Phases(double loadS, double visionMs, double visionFlop, int prefixLength, double prefillMs,
                           double prefillFlop, List<Double> decodeRunsS, double decodeAllocatedPerToken, double weightsReadGbPerS, double weightsInHugePages, long checkpointBytes,
                           long decoderBytes, long rss,
-                          long heapPeak, long heapUsed) {
+                          long heapPeak, long heapUsed, Map<String, Double> decodeMsByPhase) {
     }
 
     /**
@@ -157,6 +158,7 @@ public final class BenchmarkRunner {
             double prefillMs = Double.MAX_VALUE;
             List<Double> decodeRunsS = new ArrayList<>();
             double allocatedPerToken;
+            Map<String, Double> decodeMsByPhase;
             try (GemmaSession session = decoder.newSession(prefixLength + DECODE_WARM_UP + reps * decodeTokens)) {
                 float[] logits = null;
                 // unless quick, run 0 warms up as vision's does: the first prefill compiles the kernels (paligemma2,
@@ -182,6 +184,8 @@ public final class BenchmarkRunner {
                     session.step(argmax(logits), logits);
                 }
                 probeBandwidth.run();
+                // where the timed steps' time goes: two clock reads per phase, about 10 us of a 100 ms step
+                session.profileDecode(true);
                 long allocated0 = MemoryStats.allocatedBytes();
                 for (int r = 0; r < reps; r++) {
                     long d0 = System.nanoTime();
@@ -197,6 +201,8 @@ public final class BenchmarkRunner {
                 // show here, and such a step runs several times slower
                 allocatedPerToken = allocated0 < 0 || allocated1 < 0 ? -1 : (double) (allocated1 - allocated0) / (reps * decodeTokens);
                 log.accept(String.format("heap allocated per decode step: %.0f bytes", allocatedPerToken));
+                decodeMsByPhase = session.decodeProfile().msPerStep();
+                log.accept("decode step by phase (ms): " + decodeMsByPhase);
                 probeBandwidth.run();
             }
             // the decode's own pages, now resident: the ceiling the decode step could reach on them
@@ -212,7 +218,7 @@ public final class BenchmarkRunner {
             double visionFlop = FlopCount.vision(config.vision());
             double prefillFlop = FlopCount.prefill(config.text(), prefixLength);
             return new Phases(loadS, visionMs, visionFlop, prefixLength, prefillMs, prefillFlop, decodeRunsS, allocatedPerToken, weightsRead, hugePages,
-                    checkpointBytes, decoderBytes, rss, heapPeak, heapUsed);
+                    checkpointBytes, decoderBytes, rss, heapPeak, heapUsed, decodeMsByPhase);
         }
     }
 

@@ -27,7 +27,17 @@ class BenchReportTest {
         return new BenchReport("tiny", "bf16", 2, true, "test cpu", 3_000_000_000L, 1_000_000_000L, 0,
                 List.of(new MachineLimits(20, 300, 512, 2), new MachineLimits(15, 400, 512, 2)),
                 List.of(new MachineLimits(10, 390, 512, 2), new MachineLimits(8, 350, 512, 2)), 0.5, 1000, 100e9, 200, 2000, 400e9, 10, List.of(2.5, 2.0, 3.0), 16.0, 8.0, 0.75,
-                2048L << 20, 16384L << 20, 100L << 20, 50L << 20, 1000L << 20);
+                2048L << 20, 16384L << 20, 100L << 20, 50L << 20, 1000L << 20,
+                phases());
+    }
+
+    /** A step's phases in step order, as {@link dev.paligemma.gemma.DecodeProfile#msPerStep} gives them. */
+    private static Map<String, Double> phases() {
+        Map<String, Double> p = new java.util.LinkedHashMap<>();
+        p.put("qkv", 20.0);
+        p.put("attention", 5.0);
+        p.put("down", 100.0);
+        return p;
     }
 
     @Test
@@ -49,6 +59,11 @@ class BenchReportTest {
         assertEquals(0.625, num(m, "decode_fraction_of_weights_read"), 1e-9);
         assertEquals(0.75, num(m, "weights_in_huge_pages_fraction"), 1e-9);
         assertEquals(16.0, num(m, "decode_allocated_bytes_per_token"), 1e-9);
+        assertEquals(20.0, num(m, "decode_phase_ms_qkv"), 1e-9);
+        assertEquals(5.0, num(m, "decode_phase_ms_attention"), 1e-9);
+        assertEquals(100.0, num(m, "decode_phase_ms_down"), 1e-9);
+        assertTrue(report().toTable().contains("| decode step by phase | qkv 20.0 ms, attention 5.0 ms, down 100.0 ms | mean of the timed runs |"),
+                report().toTable());
         assertTrue(report().toTable().contains("| heap allocated per decode step | 16 bytes | - |"), report().toTable());
         assertTrue(report().toTable().contains("| weight pages mapped 2 MB at a time | 75 % | - |"), report().toTable());
         assertEquals(200.0, num(m, "prefill_gflops"), 1e-9);
@@ -73,7 +88,7 @@ class BenchReportTest {
         BenchReport none = new BenchReport(r.model(), r.dtype(), r.threads(), r.quick(), r.machine(), r.checkpointBytes(),
                 r.decoderWeightBytes(), r.generateS(), r.limitRuns(), List.of(), r.loadS(), r.visionMs(), r.visionFlop(),
                 r.prefillTokens(), r.prefillMs(), r.prefillFlop(), r.decodeTokens(), r.decodeRunsS(), r.decodeAllocatedPerToken(), r.weightsReadGbPerS(),
-                r.weightsInHugePages(), r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(), r.heapUsedBytes(), r.heapMaxBytes());
+                r.weightsInHugePages(), r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(), r.heapUsedBytes(), r.heapMaxBytes(), r.decodeMsByPhase());
         assertEquals(20.0, none.decodeBandwidthGbPerS(), 1e-9);
         assertEquals(0.25, none.decodeFractionOfBandwidth(), 1e-9);
         assertEquals(400.0, none.limits().fmaPeakGflops(), 1e-9);
@@ -88,7 +103,7 @@ class BenchReportTest {
                 r.threads(), r.quick(), r.machine(), r.checkpointBytes(), r.decoderWeightBytes(), r.generateS(), r.limitRuns(),
                 r.decodeLimitRuns(), r.loadS(), r.visionMs(), r.visionFlop(), r.prefillTokens(), r.prefillMs(), r.prefillFlop(),
                 r.decodeTokens(), List.of(), r.decodeAllocatedPerToken(), r.weightsReadGbPerS(), r.weightsInHugePages(), r.peakRssBytes(), r.physicalBytes(), r.heapPeakBytes(),
-                r.heapUsedBytes(), r.heapMaxBytes()));
+                r.heapUsedBytes(), r.heapMaxBytes(), r.decodeMsByPhase()));
         assertTrue(e.getMessage().contains("decode"), e.getMessage());
     }
 

@@ -36,6 +36,12 @@ class BenchmarkRunnerTest {
         assertTrue(r.weightsReadGbPerS() > 0 && Double.isFinite(r.weightsReadGbPerS()));
         assertTrue(r.visionMs() > 0 && r.prefillMs() > 0 && r.loadS() > 0);
         assertTrue(r.peakRssBytes() > 0);
+        // the timed steps' phases, in step order, each timed, together within the slowest step
+        assertEquals(java.util.List.of("qkv", "attention", "out", "gate_up", "down", "head", "other"),
+                java.util.List.copyOf(r.decodeMsByPhase().keySet()));
+        r.decodeMsByPhase().forEach((phase, ms) -> assertTrue(ms > 0, phase + ": " + ms));
+        double phases = r.decodeMsByPhase().values().stream().mapToDouble(Double::doubleValue).sum();
+        assertTrue(phases <= r.decodeRunsS().get(0) * 1e3 / r.decodeTokens(), phases + " ms of phases per step");
     }
 
     @Test
