@@ -77,7 +77,8 @@ class CachedAttentionTest {
     void groupedHeadsHaveEachHeadsOwnBits(int d) {
         // g query heads over one KV head (pairs plus a lone head for g = 3) give exactly the per-head calls' floats
         Random r = new Random(31 + d);
-        // spans: odd, with a partial block of the pairs' lane sums; two whole blocks; a single pair and a row
+        // spans: odd, with a partial block of the lane sums and a row after the last four; two whole blocks;
+        // fewer rows than four
         for (int span : new int[] {45, 64, 3}) {
             int stride = d + 3;
             for (int g = 1; g <= 4; g++) {
