@@ -73,7 +73,7 @@ class CachedAttentionTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {256, 72, 8, 100})
+    @ValueSource(ints = {256, 72, 8, 100, 216})
     void groupedHeadsHaveEachHeadsOwnBits(int d) {
         // g query heads over one KV head (pairs plus a lone head for g = 3) give exactly the per-head calls' floats
         Random r = new Random(31 + d);
