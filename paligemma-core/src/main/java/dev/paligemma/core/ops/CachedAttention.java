@@ -182,10 +182,10 @@ public final class CachedAttention {
         int p = 0;
         // eight vectors of each head's output (sixteen chains) stay in registers over all rows, so the values
         // are passed over d / 8L times: at Gemma's head_dim 256 and 512-bit vectors twice, where four vectors
-        // (kept below for the rest) took four passes (paligemma2 shapes, one thread, alternating in one JVM:
-        // 20.3-21.0 -> 25.0-25.6 GB/s at 316 cached rows, 17.5-18.1 -> 21.1 at 1048). The rest goes lane by
-        // lane, the same multiply then add per lane: every lane's sum runs over the rows in the same order, so
-        // the same bits whichever width takes it
+        // took four passes (paligemma2 shapes, one thread, alternating in one JVM: 20.3-21.0 -> 25.0-25.6 GB/s
+        // at 316 cached rows, 17.5-18.1 -> 21.1 at 1048). The rest (none at head_dim 128 or 256 with 256- or
+        // 512-bit vectors) goes lane by lane, the same multiply then add per lane: every lane's sum runs over
+        // the rows in the same order, so the same bits whichever width takes it
         for (; p + 8 * L <= d; p += 8 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
             FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
@@ -235,35 +235,6 @@ public final class CachedAttention {
             b5.intoArray(out, o1 + p + 5 * L);
             b6.intoArray(out, o1 + p + 6 * L);
             b7.intoArray(out, o1 + p + 7 * L);
-        }
-        for (; p + 4 * L <= d; p += 4 * L) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            long col = base + 4L * p;
-            for (int j = 0; j < span; j++) {
-                long o = col + j * stride;
-                FloatVector v0 = IntVector.fromMemorySegment(I, kv, o, NATIVE).reinterpretAsFloats();
-                FloatVector v1 = IntVector.fromMemorySegment(I, kv, o + 4L * L, NATIVE).reinterpretAsFloats();
-                FloatVector v2 = IntVector.fromMemorySegment(I, kv, o + 8L * L, NATIVE).reinterpretAsFloats();
-                FloatVector v3 = IntVector.fromMemorySegment(I, kv, o + 12L * L, NATIVE).reinterpretAsFloats();
-                float c = w[w0 + j];
-                float e = w[w1 + j];
-                a0 = v0.mul(c).add(a0);
-                a1 = v1.mul(c).add(a1);
-                a2 = v2.mul(c).add(a2);
-                a3 = v3.mul(c).add(a3);
-                b0 = v0.mul(e).add(b0);
-                b1 = v1.mul(e).add(b1);
-                b2 = v2.mul(e).add(b2);
-                b3 = v3.mul(e).add(b3);
-            }
-            a0.intoArray(out, o0 + p);
-            a1.intoArray(out, o0 + p + L);
-            a2.intoArray(out, o0 + p + 2 * L);
-            a3.intoArray(out, o0 + p + 3 * L);
-            b0.intoArray(out, o1 + p);
-            b1.intoArray(out, o1 + p + L);
-            b2.intoArray(out, o1 + p + 2 * L);
-            b3.intoArray(out, o1 + p + 3 * L);
         }
         for (; p < d; p++) {
             float acc0 = 0;
