@@ -1,5 +1,6 @@
 package dev.paligemma.bench;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -58,7 +59,7 @@ public record BenchReport(String model, String dtype, int threads, boolean quick
         limitRuns = List.copyOf(limitRuns);
         decodeLimitRuns = List.copyOf(decodeLimitRuns);
         decodeRunsS = List.copyOf(decodeRunsS);
-        decodeMsByPhase = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(decodeMsByPhase));
+        decodeMsByPhase = Collections.unmodifiableMap(new LinkedHashMap<>(decodeMsByPhase));
         if (decodeRunsS.isEmpty()) {
             throw new IllegalArgumentException("BenchReport: no timed decode run");
         }

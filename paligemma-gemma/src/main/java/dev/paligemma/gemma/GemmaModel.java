@@ -491,21 +491,19 @@ public final class GemmaModel {
         final float[] logits;
         final Attention attention;
 
-        /** Phases of {@link DecodeProfile}, indices into {@link #phaseNanos}. */
-        static final int QKV = 0, ATTENTION = 1, OUT = 2, GATE_UP = 3, DOWN = 4, HEAD = 5, OTHER = 6;
-        static final String[] PHASES = {"qkv", "attention", "out", "gate_up", "down", "head", "other"};
         /** Whether {@link #step} times its phases ({@link GemmaSession#profileDecode}). */
         boolean profile;
-        final long[] phaseNanos = new long[PHASES.length];
+        /** Nanoseconds per {@link DecodePhase}, by ordinal. */
+        final long[] phaseNanos = new long[DecodePhase.values().length];
         long profiledSteps;
 
         /** Adds the time since {@code since} to {@code phase} and returns the current time, when profiling. */
-        long mark(int phase, long since) {
+        long mark(DecodePhase phase, long since) {
             if (!profile) {
                 return 0;
             }
             long now = System.nanoTime();
-            phaseNanos[phase] += now - since;
+            phaseNanos[phase.ordinal()] += now - since;
             return now;
         }
 
@@ -551,9 +549,9 @@ public final class GemmaModel {
         for (int l = 0; l < layers.length; l++) {
             LayerWeights w = layers[l];
             Norms.rmsNorm(b.xn, 0, b.x, 0, w.inputNorm(), h, eps);
-            t = b.mark(StepBuffers.OTHER, t);
+            t = b.mark(DecodePhase.OTHER, t);
             b.qkv[l].run();
-            t = b.mark(StepBuffers.QKV, t);
+            t = b.mark(DecodePhase.QKV, t);
             Rope.apply(b.q, 0, heads, headDim, pos, config.ropeTheta());
             Rope.apply(b.k, 0, kvHeads, headDim, pos, config.ropeTheta());
             cache.store(l, pos, b.k, 0, b.v, 0, 1);
@@ -561,25 +559,25 @@ public final class GemmaModel {
             if (slidingWindow && config.isGemma2() && config.slidingWindow() > 0 && l % 2 == 0) {
                 from = Math.max(0, pos - config.slidingWindow() + 1);
             }
-            t = b.mark(StepBuffers.OTHER, t);
+            t = b.mark(DecodePhase.OTHER, t);
             b.attention.run(cache, l, from, pos + 1);
-            t = b.mark(StepBuffers.ATTENTION, t);
+            t = b.mark(DecodePhase.ATTENTION, t);
             b.out[l].run();
-            t = b.mark(StepBuffers.OUT, t);
+            t = b.mark(DecodePhase.OUT, t);
             if (config.isGemma2()) {
                 Norms.rmsNorm(b.o, 0, b.o, 0, w.postAttentionNorm(), h, eps);
             }
             Activations.add(b.x, 0, b.o, 0, h);
             float[] preNorm = config.isGemma2() ? w.preFeedforwardNorm() : w.postAttentionNorm();
             Norms.rmsNorm(b.xn, 0, b.x, 0, preNorm, h, eps);
-            t = b.mark(StepBuffers.OTHER, t);
+            t = b.mark(DecodePhase.OTHER, t);
             b.gateUp[l].run();
-            t = b.mark(StepBuffers.GATE_UP, t);
+            t = b.mark(DecodePhase.GATE_UP, t);
             Activations.geluTanh(b.gate, 0, intermediate);
             Activations.multiply(b.gate, 0, b.up, 0, intermediate);
-            t = b.mark(StepBuffers.OTHER, t);
+            t = b.mark(DecodePhase.OTHER, t);
             b.down[l].run();
-            t = b.mark(StepBuffers.DOWN, t);
+            t = b.mark(DecodePhase.DOWN, t);
             if (config.isGemma2()) {
                 Norms.rmsNorm(b.o, 0, b.o, 0, w.postFeedforwardNorm(), h, eps);
             }
@@ -587,12 +585,12 @@ public final class GemmaModel {
         }
         cache.setLength(pos + 1);
         Norms.rmsNorm(b.xn, 0, b.x, 0, finalNorm, h, eps);
-        t = b.mark(StepBuffers.OTHER, t);
+        t = b.mark(DecodePhase.OTHER, t);
         b.head.run();
-        t = b.mark(StepBuffers.HEAD, t);
+        t = b.mark(DecodePhase.HEAD, t);
         System.arraycopy(b.logits, 0, logits, 0, vocab);
         finalSoftcap(logits, vocab);
-        b.mark(StepBuffers.OTHER, t);
+        b.mark(DecodePhase.OTHER, t);
         if (b.profile) {
             b.profiledSteps++;
         }

@@ -55,8 +55,8 @@ public final class GemmaSession implements AutoCloseable {
     /** The phase times of the steps since {@link #profileDecode} switched profiling on (zero steps if it is off). */
     public DecodeProfile decodeProfile() {
         Map<String, Long> m = new LinkedHashMap<>();
-        for (int i = 0; i < GemmaModel.StepBuffers.PHASES.length; i++) {
-            m.put(GemmaModel.StepBuffers.PHASES[i], buffers.phaseNanos[i]);
+        for (DecodePhase p : DecodePhase.values()) {
+            m.put(p.key(), buffers.phaseNanos[p.ordinal()]);
         }
         return new DecodeProfile(buffers.profiledSteps, m);
     }
