@@ -20,15 +20,16 @@ import java.util.Map;
  * quantising again. Each quantised matrix {@code name} is stored as an {@code I8} tensor {@code name} and an
  * {@code F16} tensor {@code name.q8_scales} ({@code [rows, blocks]}); a matrix in column panels
  * ({@link Q8#panelLength}) as {@code [panels, rows, panel length]} and {@code [panels, rows, blocks per panel]},
- * the order its bytes are in. {@code __metadata__} marks the format, version and block size and records every
+ * the order its bytes are in, except that rows in groups ({@link Q8#rowGroup}) are interleaved block by block
+ * within each panel. {@code __metadata__} marks the format, version, block size and row group and records every
  * source weight file's name, size and modification time. A cache whose record differs from the files now on
  * disk, or that lacks a tensor or has another shape, is rewritten; so is one of an older version (version 1
- * had no panels).
+ * had no panels, version 2 no row groups).
  */
 final class Q8Cache {
     static final String FILE = "model.q8.safetensors";
     static final String FORMAT = "paligemma-java-q8";
-    static final String VERSION = "2";
+    static final String VERSION = "3";
     static final String SCALES_SUFFIX = ".q8_scales";
 
     private Q8Cache() {
@@ -105,7 +106,8 @@ final class Q8Cache {
     /** The cache's tensors if the file exists and matches the sources and tensors; null if it must be (re)written. */
     static Loaded tryMap(Path cacheFile, String sources, Map<String, Tensor> selected, Arena arena) {
         SafetensorsFile f = openIfCurrent(cacheFile, arena,
-                Map.of("format", FORMAT, "version", VERSION, "block", String.valueOf(Q8.BLOCK), "sources", sources));
+                Map.of("format", FORMAT, "version", VERSION, "block", String.valueOf(Q8.BLOCK),
+                        "row_group", String.valueOf(Q8.GROUP), "sources", sources));
         if (f == null) {
             return null;
         }
@@ -191,6 +193,7 @@ final class Q8Cache {
         md.put("format", FORMAT);
         md.put("version", VERSION);
         md.put("block", String.valueOf(Q8.BLOCK));
+        md.put("row_group", String.valueOf(Q8.GROUP));
         md.put("scale_dtype", "F16");
         md.put("sources", sources);
         writeAtomically(cacheFile, entries, md);

@@ -27,6 +27,8 @@ public final class Tensor {
     private final MemorySegment scales;
     /** Elements of a row per column panel (see {@link #panelLength}); the row length if row-major. */
     private final long panel;
+    /** Rows interleaved per group ({@link Q8#rowGroup}); 1 for everything but Q8 matrices. */
+    private final int group;
     /** Elements per row (product of the dims after the first); used to locate Q8 scales. */
     private final long rowLength;
 
@@ -58,6 +60,7 @@ public final class Tensor {
         long count = elementCount(this.shape);
         this.rowLength = this.shape.length == 0 || this.shape[0] == 0 ? count : count / this.shape[0];
         this.panel = panel < 0 ? rowLength : panel;
+        this.group = dtype == DType.Q8 && this.shape.length > 0 ? Q8.rowGroup(this.shape[0], rowLength, this.panel) : 1;
         long expected;
         try {
             expected = Math.multiplyExact(elementCount(this.shape), dtype.byteSize());
@@ -164,6 +167,14 @@ public final class Tensor {
         return new Tensor(name, dtype, shape, data, null, panelLength, source);
     }
 
+    /**
+     * Rows stored interleaved block by block per group ({@link Q8#rowGroup}, {@link Q8#valueIndex(long, long,
+     * int, long, long)}): 1 unless this is a Q8 matrix.
+     */
+    public int rowGroup() {
+        return group;
+    }
+
     /** Whether {@link #panelLength} is shorter than a row. */
     public boolean isPanelled() {
         return panel != rowLength;
@@ -171,11 +182,11 @@ public final class Tensor {
 
     /** Element index (a Q8 tensor's byte) in {@link #segment()} of flat (row-major) element {@code index}. */
     private long stored(long index) {
-        if (panel == rowLength) {
+        if (panel == rowLength && group == 1) {
             return index;
         }
         long row = index / rowLength;
-        return Q8.valueIndex(shape[0], panel, row, index - row * rowLength);
+        return Q8.valueIndex(shape[0], panel, group, row, index - row * rowLength);
     }
 
     /** Elements per row: the product of every dimension after the first (all elements for a scalar). */
@@ -228,7 +239,7 @@ public final class Tensor {
     private float q8Scale(long index) {
         long row = index / rowLength;
         long col = index - row * rowLength;
-        return Float.float16ToFloat(scales.getAtIndex(I16, Q8.scaleIndex(shape[0], panel, row, col)));
+        return Float.float16ToFloat(scales.getAtIndex(I16, Q8.scaleIndex(shape[0], panel, group, row, col)));
     }
 
     /** Element {@code index} of an integer tensor (I8/U8/I16/I32/I64/BOOL) as a long. */

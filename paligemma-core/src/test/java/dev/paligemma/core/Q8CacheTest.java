@@ -40,7 +40,10 @@ class Q8CacheTest {
     private static float scaleOf(Tensor t, long row, long col) {
         long kc = t.panelLength();
         long nbc = Q8.blocks(kc);
-        return Float.float16ToFloat(t.scales().getAtIndex(Tensor.I16, (col / kc) * t.dim(0) * nbc + row * nbc + (col % kc) / 32));
+        // rows in groups of four interleaved block by block when row-major and rows and blocks allow
+        long g = t.dim(0) % 4 == 0 && kc == t.dim(1) && kc % 32 == 0 ? 4 : 1;
+        long at = (col / kc) * t.dim(0) * nbc + (row / g) * g * nbc + (col % kc) / 32 * g + row % g;
+        return Float.float16ToFloat(t.scales().getAtIndex(Tensor.I16, at));
     }
 
     /**

@@ -33,7 +33,8 @@ import jdk.incubator.vector.VectorOperators;
  * float arrays ({@link #matmulTransposed}) compute 4x4 output tiles as 16 vector dot products
  * ({@link #blockArray}). {@link #matvec} (decoding) is bandwidth-bound: each thread streams a contiguous row
  * block, one row at a time or several rows per pass ({@link #severalRowsPerPass}, {@link #bf16EightRows}),
- * whichever the machine streams faster.
+ * whichever the machine streams faster; Q8 matrices quantised here are stored so that four rows come from one
+ * stream ({@link Q8#rowGroup}, {@link #rowsQ8Groups}).
  *
  * <p>The kernels write each weight load and its widening out in place, from the Vector API's own methods,
  * instead of calling a small helper: C2 inlines those unconditionally, but may refuse a helper at one call site
@@ -64,7 +65,8 @@ public final class Matmul {
      * row keeps its own accumulator. The several-row loops are separate methods: as a rarely taken branch of the
      * single-row method C2 compiled the four-row loop 5x slower. Q8 matrices quantised here avoid the choice:
      * long rows are stored in column panels ({@link Q8#panelLength}), each read one row at a time
-     * ({@link #rowsQ8Panels}); the several-row loops remain for BF16 weights and Q8 matrices without panels.
+     * ({@link #rowsQ8Panels}), and shorter ones in interleaved groups of four rows ({@link #rowsQ8Groups}); the
+     * several-row loops remain for BF16 weights and Q8 matrices stored plain by others.
      */
     static final int SINGLE_ROW_MAX_K = 4096;
 
@@ -85,9 +87,10 @@ public final class Matmul {
      * 21.5-23.3 GB/s against 18.0-19.2 one row at a time (one thread 11.6-12.2 against 9.7-10.1; a plain
      * streaming sum over the same weights 23.5-24.2), and eight rows beat four (see {@link #rowsBf16Wide}); on
      * the Zen 4 guest the docs describe, four interleaved rows read 14 against 27 GB/s per core. So: on when the
-     * CPU is Intel's ({@code /proc/cpuinfo}), or as {@code -Dpaligemma.bf16EightRows=true|false} says. Q8 rows
-     * stay one at a time everywhere: four Q8 rows per pass read 10.2-11.9 against 12.4-16.8 GB/s on the same
-     * Xeon. Mutable for tests, read once per call.
+     * CPU is Intel's ({@code /proc/cpuinfo}), or as {@code -Dpaligemma.bf16EightRows=true|false} says. Plain
+     * Q8 rows stay one at a time: four separate Q8 rows per pass read 10.2-11.9 against 12.4-16.8 GB/s on the
+     * same Xeon (Q8 rows interleaved four to a stream are another matter: {@link Q8#rowGroup}). Mutable for
+     * tests, read once per call.
      */
     static volatile boolean bf16EightRows = bf16EightRowsDefault();
 
@@ -146,7 +149,7 @@ public final class Matmul {
             int j0 = b * MB;
             int j1 = Math.min(m, j0 + MB);
             if (dt == DType.Q8) {
-                scalarQ8(x, 0, k, n, k, panel, m, seg, w.scales(), j0, j1, out, 0, m);
+                scalarQ8(x, 0, k, n, k, panel, w.rowGroup(), m, seg, w.scales(), j0, j1, out, 0, m);
             } else {
                 scalarBlock(x, 0, k, n, k, seg, dt, 0, ldw, panel, m, j0, j1, out, 0, m);
             }
@@ -245,7 +248,8 @@ public final class Matmul {
 
     /**
      * Output rows {@code [r0, r1)} of {@code w * x} for any weight type: the kernel behind {@link #matvec} and
-     * {@link MatvecPlan}. Q8 rows in column panels go one at a time through each panel; other long rows
+     * {@link MatvecPlan}. Q8 rows interleaved in groups go four per pass ({@link #rowsQ8Groups}), Q8 rows in
+     * column panels one at a time through each panel; other long rows
      * ({@link #severalRowsPerPass}) several per pass, as do BF16 rows with {@link #bf16EightRows}; the rest one
      * at a time.
      */
@@ -259,7 +263,9 @@ public final class Matmul {
             MemorySegment sc = w.scales();
             long lds = 2 * Q8.blocks(k);
             if (!vector || !Simd.Q8_VECTOR) {
-                scalarQ8(x, xOff, k, 1, k, panel, w.dim(0), seg, sc, r0, r1, out, outOff, 0);
+                scalarQ8(x, xOff, k, 1, k, panel, w.rowGroup(), w.dim(0), seg, sc, r0, r1, out, outOff, 0);
+            } else if (w.rowGroup() == Q8.GROUP) {
+                rowsQ8Groups(x, xOff, k, seg, sc, r0, r1, out, outOff);
             } else if (panel < k) {
                 rowsQ8Panels(x, xOff, k, panel, w.dim(0), seg, sc, r0, r1, out, outOff);
             } else if (wide) {
@@ -870,39 +876,48 @@ public final class Matmul {
         return Float.float16ToFloat(sc.get(LE_I16, off));
     }
 
-    static float getQ8(MemorySegment w, long off, MemorySegment sc, long scaleRow, int p) {
-        return w.get(ValueLayout.JAVA_BYTE, off) * scaleAt(sc, scaleRow + 2L * (p / Q8.BLOCK));
+    /** Column p's weight of a Q8 row whose values start at {@code rowBase} and scales at {@code scaleRow} ({@link #q8RowBase}). */
+    static float getQ8(MemorySegment w, long rowBase, MemorySegment sc, long scaleRow, int p, int g) {
+        return w.get(ValueLayout.JAVA_BYTE, rowBase + q8Col(p, g)) * scaleAt(sc, scaleRow + 2L * g * (p / Q8.BLOCK));
+    }
+
+    /**
+     * Where column p's byte lies past its row's {@link #q8RowBase} when rows are interleaved in groups of g
+     * ({@link Q8#rowGroup}): a block's values are contiguous, and blocks g blocks apart; p itself for g = 1.
+     */
+    static long q8Col(int p, int g) {
+        return (long) g * (p - p % Q8.BLOCK) + p % Q8.BLOCK;
     }
 
     /**
      * Where row j's values in panel {@code s} of a Q8 matrix with m rows in panels of {@code panel} columns
-     * ({@link Tensor#panelLength}) start, less the panel's first column: adding a column p of that panel gives
-     * its byte, so the row kernels index a panel's piece of a row by the row's own columns. Row-major when
-     * {@code panel} is the row length (s = 0).
+     * ({@link Tensor#panelLength}) and row groups of g ({@link Tensor#rowGroup}) start, less the panel's first
+     * column: adding {@link #q8Col} of a column p of that panel gives its byte, so the row kernels index a panel's
+     * piece of a row by the row's own columns. Row-major when {@code panel} is the row length (s = 0) and g 1.
      */
-    static long q8RowBase(long j, int s, int panel, long m) {
+    static long q8RowBase(long j, int s, int panel, int g, long m) {
         long p0 = (long) s * panel;
-        return Q8.valueIndex(m, panel, j, p0) - p0;
+        return Q8.valueIndex(m, panel, g, j, p0) - q8Col((int) p0, g);
     }
 
-    /** As {@link #q8RowBase} for the scales: adding {@code 2 (p / Q8.BLOCK)} gives the byte of column p's scale. */
-    static long q8ScaleBase(long j, int s, int panel, long m) {
+    /** As {@link #q8RowBase} for the scales: adding {@code 2 g (p / Q8.BLOCK)} gives the byte of column p's scale. */
+    static long q8ScaleBase(long j, int s, int panel, int g, long m) {
         long p0 = (long) s * panel;
-        return 2 * (Q8.scaleIndex(m, panel, j, p0) - p0 / Q8.BLOCK);
+        return 2 * (Q8.scaleIndex(m, panel, g, j, p0) - (long) g * (p0 / Q8.BLOCK));
     }
 
     /** The scalar Q8 path (also used when the vector shape cannot load Q8 blocks); m rows in panels of {@code panel}. */
-    static void scalarQ8(float[] x, int xOff, int ldx, int n, int k, int panel, long m, MemorySegment w, MemorySegment sc,
-                         int j0, int j1, float[] c, int cOff, int ldc) {
+    static void scalarQ8(float[] x, int xOff, int ldx, int n, int k, int panel, int g, long m, MemorySegment w,
+                         MemorySegment sc, int j0, int j1, float[] c, int cOff, int ldc) {
         for (int j = j0; j < j1; j++) {
             for (int i = 0; i < n; i++) {
                 int xo = xOff + i * ldx;
                 float s = 0;
                 for (int p0 = 0; p0 < k; p0 += panel) {
-                    long wo = q8RowBase(j, p0 / panel, panel, m);
-                    long so = q8ScaleBase(j, p0 / panel, panel, m);
+                    long wo = q8RowBase(j, p0 / panel, panel, g, m);
+                    long so = q8ScaleBase(j, p0 / panel, panel, g, m);
                     for (int p = p0, p1 = Math.min(k, p0 + panel); p < p1; p++) {
-                        s += x[xo + p] * getQ8(w, wo + p, sc, so, p);
+                        s += x[xo + p] * getQ8(w, wo, sc, so, p, g);
                     }
                 }
                 c[cOff + i * ldc + j] = s;
@@ -910,18 +925,22 @@ public final class Matmul {
         }
     }
 
-    /** Elements {@code [p0, p1)} of one Q8 row (values at {@code wo}, scales at {@code so}) as float32 into {@code dst}; p0 starts a block. */
-    static void dequantiseQ8(MemorySegment w, long wo, MemorySegment sc, long so, int p0, int p1, float[] dst, int dstOff) {
+    /**
+     * Elements {@code [p0, p1)} of one Q8 row (values and scales at {@link #q8RowBase} {@code wo} and
+     * {@link #q8ScaleBase} {@code so}, row groups of g) as float32 into {@code dst}; p0 starts a block.
+     */
+    static void dequantiseQ8(MemorySegment w, long wo, MemorySegment sc, long so, int g, int p0, int p1, float[] dst, int dstOff) {
         int pv = p0 + (p1 - p0) / L * L;
         for (int pb = p0; pb < pv; pb += Q8.BLOCK) {
-            float c0 = scaleAt(sc, so + 2L * (pb / Q8.BLOCK));
+            float c0 = scaleAt(sc, so + 2L * g * (pb / Q8.BLOCK));
             int pe = Math.min(pb + Q8.BLOCK, pv);
+            long at = wo + q8Col(pb, g) - pb;
             for (int p = pb; p < pe; p += L) {
-                ((FloatVector) ByteVector.fromMemorySegment(B, w, wo + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).intoArray(dst, dstOff + p - p0);
+                ((FloatVector) ByteVector.fromMemorySegment(B, w, at + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).intoArray(dst, dstOff + p - p0);
             }
         }
         for (int p = pv; p < p1; p++) {
-            dst[dstOff + p - p0] = getQ8(w, wo + p, sc, so, p);
+            dst[dstOff + p - p0] = getQ8(w, wo, sc, so, p, g);
         }
     }
 
@@ -1060,16 +1079,16 @@ public final class Matmul {
             int s = p0 / panel;
             boolean first = p0 == 0, last = p0 + panel >= k;
             if (r0 < r1) {
-                q8Scales(sc, q8ScaleBase(r0, s, panel, m) + 2L * (p0 / Q8.BLOCK), nbc, next);
+                q8Scales(sc, q8ScaleBase(r0, s, panel, 1, m) + 2L * (p0 / Q8.BLOCK), nbc, next);
             }
             for (int j = r0; j < r1; j++) {
                 float[] t = cur;
                 cur = next;
                 next = t;
                 if (j + 1 < r1) {
-                    q8Scales(sc, q8ScaleBase(j + 1, s, panel, m) + 2L * (p0 / Q8.BLOCK), nbc, next);
+                    q8Scales(sc, q8ScaleBase(j + 1, s, panel, 1, m) + 2L * (p0 / Q8.BLOCK), nbc, next);
                 }
-                long w0 = q8RowBase(j, s, panel, m) + p0;
+                long w0 = q8RowBase(j, s, panel, 1, m) + p0;
                 int at = 2 * L * (j - r0);
                 FloatVector a0, b0;
                 if (first) {
@@ -1101,6 +1120,107 @@ public final class Matmul {
                 }
             }
         }
+    }
+
+    /**
+     * Rows {@code [r0, r1)} of a row-major Q8 matrix whose rows are interleaved in groups of {@link Q8#GROUP}
+     * ({@link Q8#rowGroup}): a whole group goes four rows per pass, each activation vector loaded once for the
+     * four, from the group's one sequential stream; rows of a group the range only partly covers (at its ends) go
+     * one at a time. Each row keeps its own two accumulators, fed in {@link #rowsQ8}'s order, so the bits are
+     * those of {@link #rowsQ8} over the plain matrix. A group's scales are contiguous and widened one group
+     * ahead, as rowsQ8 does one row ahead; the activations are read from an aligned copy ({@link #alignedX}).
+     * Figures at {@link Q8#rowGroup}.
+     *
+     * <p>The accumulators go straight to the output after each group: kept in a per-thread array instead (128
+     * bytes written and read back per row, 590 KB per thread for a gate projection, in a 1 MB L2) the kernel
+     * streamed 19-22 against 26-27 GB/s (k = 2304, three JVMs).
+     */
+    static void rowsQ8Groups(float[] x, int xOff, int k, MemorySegment w, MemorySegment sc, int r0, int r1, float[] out, int outOff) {
+        if (r0 >= r1) {
+            return;
+        }
+        int nb = k / Q8.BLOCK;
+        int gs = Q8.GROUP * nb;
+        float[] cur = Q8_SCALES.get(gs + L), next = Q8_SCALES_NEXT.get(gs + L), lanes = LANES.get();
+        MemorySegment xs = alignedX(x, xOff, k);
+        int g0 = r0 / Q8.GROUP, g1 = (r1 - 1) / Q8.GROUP + 1;
+        q8Scales(sc, 2L * g0 * gs, gs, next);
+        for (int g = g0; g < g1; g++) {
+            float[] t = cur;
+            cur = next;
+            next = t;
+            if (g + 1 < g1) {
+                q8Scales(sc, 2L * (g + 1) * gs, gs, next);
+            }
+            long gw = (long) g * Q8.GROUP * k;
+            int ja = Math.max(r0, g * Q8.GROUP), jb = Math.min(r1, g * Q8.GROUP + Q8.GROUP);
+            if (jb - ja == Q8.GROUP) {
+                groupPass(xs, nb, w, gw, cur, lanes);
+                sums4(lanes, out, outOff + ja);
+            } else {
+                for (int j = ja; j < jb; j++) {
+                    groupRow(xs, nb, w, gw, cur, j - g * Q8.GROUP, lanes);
+                    out[outOff + j] = Simd.sum(lanes, 0);
+                }
+            }
+        }
+    }
+
+    /**
+     * The four rows of a group for {@link #rowsQ8Groups}: values from {@code gw}, widened scales in {@code c}
+     * (block b of row r at {@code c[4 b + r]}); leaves each row's two accumulators added, row r's at
+     * {@code lanes[r L, r L + L)}.
+     */
+    private static void groupPass(MemorySegment xs, int nb, MemorySegment w, long gw, float[] c, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        for (int b = 0; b < nb; b++) {
+            float c0 = c[4 * b], c1 = c[4 * b + 1], c2 = c[4 * b + 2], c3 = c[4 * b + 3];
+            long p = 4L * b * Q8.BLOCK;
+            long q = gw + (long) b * 4 * Q8.BLOCK;
+            FloatVector u = FloatVector.fromMemorySegment(F, xs, p, LE), v = FloatVector.fromMemorySegment(F, xs, p + 4 * L, LE);
+            a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(u, a0);
+            b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(v, b0);
+            a1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + Q8.BLOCK, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c1).fma(u, a1);
+            b1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + Q8.BLOCK + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c1).fma(v, b1);
+            a2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * Q8.BLOCK, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c2).fma(u, a2);
+            b2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * Q8.BLOCK + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c2).fma(v, b2);
+            a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * Q8.BLOCK, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(u, a3);
+            b3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * Q8.BLOCK + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(v, b3);
+            if (2 * L < Q8.BLOCK) {
+                u = FloatVector.fromMemorySegment(F, xs, p + 8 * L, LE);
+                v = FloatVector.fromMemorySegment(F, xs, p + 12 * L, LE);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(u, a0);
+                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(v, b0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + Q8.BLOCK + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c1).fma(u, a1);
+                b1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + Q8.BLOCK + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c1).fma(v, b1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * Q8.BLOCK + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c2).fma(u, a2);
+                b2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * Q8.BLOCK + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c2).fma(v, b2);
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * Q8.BLOCK + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(u, a3);
+                b3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * Q8.BLOCK + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c3).fma(v, b3);
+            }
+        }
+        a0.add(b0).intoArray(lanes, 0);
+        a1.add(b1).intoArray(lanes, L);
+        a2.add(b2).intoArray(lanes, 2 * L);
+        a3.add(b3).intoArray(lanes, 3 * L);
+    }
+
+    /** {@link #groupPass} for row r of the group alone (a group the row range only partly covers), into {@code lanes[0, L)}. */
+    private static void groupRow(MemorySegment xs, int nb, MemorySegment w, long gw, float[] c, int r, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0;
+        long w0 = gw + (long) r * Q8.BLOCK;
+        for (int b = 0; b < nb; b++) {
+            float c0 = c[Q8.GROUP * b + r];
+            long p = 4L * b * Q8.BLOCK;
+            long q = w0 + (long) b * Q8.GROUP * Q8.BLOCK;
+            a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, p, LE), a0);
+            b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, p + 4 * L, LE), b0);
+            if (2 * L < Q8.BLOCK) {
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, p + 8 * L, LE), a0);
+                b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(FloatVector.fromMemorySegment(F, xs, p + 12 * L, LE), b0);
+            }
+        }
+        a0.add(b0).intoArray(lanes, 0);
     }
 
     /**

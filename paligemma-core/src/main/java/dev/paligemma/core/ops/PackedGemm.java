@@ -257,8 +257,8 @@ final class PackedGemm {
                     int d = ((p0 - c0) / KC * MB + j - j0) * KC;
                     long at = base + j * ldw + (long) p0 * es;
                     switch (dt) {
-                        case Q8 -> Matmul.dequantiseQ8(seg, Matmul.q8RowBase(j, s, panel, m), w.scales(),
-                                Matmul.q8ScaleBase(j, s, panel, m), p0, p1, wf, d);
+                        case Q8 -> Matmul.dequantiseQ8(seg, Matmul.q8RowBase(j, s, panel, w.rowGroup(), m), w.scales(),
+                                Matmul.q8ScaleBase(j, s, panel, w.rowGroup(), m), w.rowGroup(), p0, p1, wf, d);
                         case F32 -> MemorySegment.copy(seg, Matmul.LE_F32, at, wf, d, len);
                         case BF16 -> {
                             int q = 0;

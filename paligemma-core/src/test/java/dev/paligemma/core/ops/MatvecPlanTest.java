@@ -21,8 +21,9 @@ class MatvecPlanTest {
             // 4352: the four-rows-per-pass kernels (BF16, F32, F16), with passes cut by the chunk boundaries, and Q8
             // in two column panels (a thread's rows of a panel, then of the next)
             for (int k : new int[] {72, 301, 2048, 4352}) {
-                // uneven row counts so chunk boundaries fall inside matrices (and inside the four-row passes)
-                int[] ms = {k >= 2048 ? 1031 : 37, 13, 130};
+                // uneven row counts so chunk boundaries fall inside matrices (and inside the four-row passes); 132
+                // Q8 rows of whole blocks are interleaved in groups of four, which chunk boundaries may cut
+                int[] ms = {k >= 2048 ? 1031 : 37, 13, 132};
                 DType[] types = {DType.BF16, DType.F32, DType.F16, DType.Q8};
                 for (int t = 0; t < types.length; t++) {
                     Tensor[] ws = new Tensor[3];

@@ -13,6 +13,7 @@ import dev.paligemma.core.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -29,16 +30,23 @@ class Q8Test {
      * Raw dequantised value of element (row, col), read from the segments in the documented layout: column
      * panels of kc = panelLength, panel after panel, each row-major (kc = k is plain row-major).
      */
+    /** Rows per interleaved group, as the layout defines it: four in a row-major matrix of whole groups and blocks. */
+    private static long group(Tensor t) {
+        return t.dim(0) % 4 == 0 && t.panelLength() == t.dim(1) && t.dim(1) % 32 == 0 ? 4 : 1;
+    }
+
     private static double deq(Tensor t, long row, long col) {
-        long kc = t.panelLength();
-        byte q = t.segment().get(ValueLayout.JAVA_BYTE, (col / kc) * t.dim(0) * kc + row * kc + col % kc);
+        long kc = t.panelLength(), g = group(t), c = col % kc;
+        long at = (col / kc) * t.dim(0) * kc + (row / g) * g * kc + (c / 32) * g * 32 + (row % g) * 32 + c % 32;
+        byte q = t.segment().get(ValueLayout.JAVA_BYTE, at);
         return q * (double) scale(t, row, col);
     }
 
     private static float scale(Tensor t, long row, long col) {
-        long kc = t.panelLength();
+        long kc = t.panelLength(), g = group(t);
         long nbc = (kc + 31) / 32;
-        return Float.float16ToFloat(t.scales().getAtIndex(Ref.I16, (col / kc) * t.dim(0) * nbc + row * nbc + (col % kc) / 32));
+        long at = (col / kc) * t.dim(0) * nbc + (row / g) * g * nbc + (col % kc) / 32 * g + row % g;
+        return Float.float16ToFloat(t.scales().getAtIndex(Ref.I16, at));
     }
 
     private static float[] gaussianBlocks(Random r, int m, int k) {
@@ -55,13 +63,16 @@ class Q8Test {
     void valuesAndScalesFollowTheDefinition() {
         Random r = new Random(5);
         // 9216 and 4352 are stored in panels of 3072 and 2176, 4192 (131 blocks, a prime) row-major
+        // rows of a row-major matrix in whole groups of four are interleaved block by block (not with k = 4304: its
+        // last block is short; not in panels)
         for (int[] s : new int[][] {{3, 4304, 4304}, {5, 72, 72}, {2, 1, 1}, {2, 33, 33}, {4, 64, 64}, {3, 9216, 3072},
-                {2, 4352, 2176}, {2, 4192, 4192}}) {
+                {2, 4352, 2176}, {2, 4192, 4192}, {12, 96, 96}, {8, 9216, 3072}, {4, 4304, 4304}, {8, 33, 33}}) {
             int m = s[0], k = s[1];
             float[] w = gaussianBlocks(r, m, k);
             Tensor q = Q8.quantize(Ref.weight(DType.F32, m, k, w.clone()), ARENA);
             assertEquals(DType.Q8, q.dtype());
             assertEquals(s[2], q.panelLength(), "panel length for k = " + k);
+            assertEquals(m % 4 == 0 && k % 32 == 0 && s[2] == k ? 4 : 1, q.rowGroup(), "row group for " + m + " x " + k);
             assertEquals((long) m * k, q.segment().byteSize());
             assertEquals((long) m * ((k + 31) / 32) * 2, q.scales().byteSize());
             for (int i = 0; i < m; i++) {
@@ -256,9 +267,11 @@ class Q8Test {
         for (boolean scalar : new boolean[] {false, true}) {
             // 4192: row-major (131 blocks) and whole vector pairs beyond Matmul.SINGLE_ROW_MAX_K, the
             // four-rows-per-pass kernel (with m = 5 and 37 also its leftover rows); 4304 goes one row at a time
-            // with 512-bit vectors; 4352 and 9216 are in two and three column panels (Matmul.rowsQ8Panels)
+            // with 512-bit vectors; 4352 and 9216 are in two and three column panels (Matmul.rowsQ8Panels); with
+            // m = 8 and 36 row-major rows of whole blocks (32, 4192) are interleaved in groups of four
+            // (Matmul.rowsQ8Groups)
             for (int k : new int[] {1, 31, 32, 72, 301, 4304, 4192, 4352, 9216}) {
-                for (int m : new int[] {1, 5, 37}) {
+                for (int m : new int[] {1, 5, 37, 8, 36}) {
                     float[] wf = gaussianBlocks(r, m, k);
                     Tensor wb = Ref.weight(DType.BF16, m, k, wf);
                     Tensor q = Q8.quantize(wb, ARENA);
@@ -293,7 +306,9 @@ class Q8Test {
         Random r = new Random(12);
         for (boolean scalar : new boolean[] {false, true}) {
             // 9216: panels of 3072, which the GEMM's k slices (2304) cross
-            for (int[] s : new int[][] {{5, 9, 72}, {7, 67, 4304}, {2, 13, 2100}, {4, 4, 32}, {3, 70, 33}, {3, 21, 9216}}) {
+            // 4 x 32 and 16 x 4192: rows interleaved in groups of four, decoded into the GEMM's panels
+            for (int[] s : new int[][] {{5, 9, 72}, {7, 67, 4304}, {2, 13, 2100}, {4, 4, 32}, {3, 70, 33}, {3, 21, 9216},
+                    {3, 24, 9216}, {2, 16, 4192}}) {
                 int n = s[0], m = s[1], k = s[2];
                 float[] wf = gaussianBlocks(r, m, k);
                 Tensor q = Q8.quantize(Ref.weight(DType.F16, m, k, wf), ARENA);
@@ -319,6 +334,35 @@ class Q8Test {
                 Tensor d = dequantised(q);
                 Ref.withPath(scalar, () -> Matmul.matmul(x, n, k, d, f32));
                 assertArrayEquals(f32, out, "Q8 matmul has the bits of F32 matmul over the dequantised weights");
+            }
+        }
+    }
+
+    /**
+     * A thread's row range may start or end inside a group of four interleaved rows: those rows go one at a
+     * time, the whole groups four per pass, and every row keeps the bits of the F32 product over the
+     * dequantised weights.
+     */
+    @Test
+    void groupedRowsInAnyRangeKeepTheirBits() {
+        Random r = new Random(13);
+        for (int k : new int[] {96, 4192, 2304}) {
+            int m = 12;
+            Tensor q = Q8.quantize(Ref.weight(DType.F32, m, k, gaussianBlocks(r, m, k)), ARENA);
+            assertEquals(Q8.GROUP, q.rowGroup());
+            Tensor d = dequantised(q);
+            float[] x = Ref.random(r, k + 3);
+            for (int[] range : new int[][] {{0, 12}, {1, 12}, {0, 11}, {1, 3}, {2, 7}, {5, 6}, {4, 8}, {3, 10}, {6, 6}}) {
+                float[] out = new float[m + 2], f32 = new float[m + 2];
+                Arrays.fill(out, -7f);
+                Arrays.fill(f32, -7f);
+                Matmul.rowsOf(x, 3, k, q, range[0], range[1], out, 2, true);
+                Matmul.rowsOf(x, 3, k, d, range[0], range[1], f32, 2, true);
+                assertArrayEquals(f32, out, "k=" + k + " rows " + Arrays.toString(range));
+                for (int j = 0; j < m; j++) {
+                    boolean in = j >= range[0] && j < range[1];
+                    assertEquals(!in, out[2 + j] == -7f, "row " + j + (in ? " computed" : " untouched") + ", k=" + k + " " + Arrays.toString(range));
+                }
             }
         }
     }
