@@ -181,7 +181,9 @@ public final class Q8 {
 
     /**
      * A Q8 tensor over existing bytes ({@code values}: {@code product(shape)} signed bytes; {@code scales}:
-     * {@code dim0 x blocks(rowLength)} little-endian float16).
+     * {@code dim0 x blocks(rowLength)} little-endian float16), in the order {@link #quantize} stores them: rows
+     * interleaved in groups of four when {@link #rowGroup} says so (rows a multiple of four, row length a
+     * multiple of {@link #BLOCK}), else row-major; see {@link #valueIndex(long, long, int, long, long)}.
      *
      * @throws CheckpointException if a segment has the wrong size
      */
@@ -203,7 +205,7 @@ public final class Q8 {
 
     /**
      * A Q8 tensor over existing bytes stored in column panels of {@code panelLength} elements (see
-     * {@link Tensor#panelLength}); the row length itself means row-major, as {@link #of(String, long[],
+     * {@link Tensor#panelLength}); the row length itself means no panels, as {@link #of(String, long[],
      * MemorySegment, MemorySegment, String)}.
      *
      * @throws CheckpointException if a segment has the wrong size
