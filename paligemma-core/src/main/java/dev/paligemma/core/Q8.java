@@ -95,7 +95,20 @@ public final class Q8 {
      * (19.8 against 27.9).
      */
     public static int rowGroup(long rows, long k, long panel) {
-        return rows > 0 && rows % GROUP == 0 && panel == k && k % BLOCK == 0 ? GROUP : 1;
+        return rowGroups && rows > 0 && rows % GROUP == 0 && panel == k && k % BLOCK == 0 ? GROUP : 1;
+    }
+
+    /**
+     * Whether {@link #rowGroup} interleaves rows at all: {@code -Dpaligemma.q8RowGroups=false} stores every Q8
+     * matrix plain, read one row at a time, for a machine where that streams faster (on the Zen 4 guest of
+     * earlier measurements four interleaved rows read 18.5-19.3 against 24.6-25.1 GB/s in a harness; see
+     * docs/performance.md). The Q8 cache records the setting and is rewritten when it changes. Mutable for tests.
+     */
+    static volatile boolean rowGroups = !"false".equalsIgnoreCase(System.getProperty("paligemma.q8RowGroups"));
+
+    /** The group size {@link #rowGroup} gives a matrix that allows one, under the current setting. */
+    static int groupSetting() {
+        return rowGroups ? GROUP : 1;
     }
 
     /**

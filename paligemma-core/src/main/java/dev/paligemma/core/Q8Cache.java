@@ -20,11 +20,12 @@ import java.util.Map;
  * quantising again. Each quantised matrix {@code name} is stored as an {@code I8} tensor {@code name} and an
  * {@code F16} tensor {@code name.q8_scales} ({@code [rows, blocks]}); a matrix in column panels
  * ({@link Q8#panelLength}) as {@code [panels, rows, panel length]} and {@code [panels, rows, blocks per panel]},
- * the order its bytes are in, except that rows in groups ({@link Q8#rowGroup}) are interleaved block by block
- * within each panel. {@code __metadata__} marks the format, version, block size and row group and records every
- * source weight file's name, size and modification time. A cache whose record differs from the files now on
- * disk, or that lacks a tensor or has another shape, is rewritten; so is one of an older version (version 1
- * had no panels, version 2 no row groups).
+ * the order its bytes are in, except that rows in groups ({@link Q8#rowGroup}) are interleaved block by block.
+ * {@code __metadata__} marks the format, version, block size and row group (1 with
+ * {@code -Dpaligemma.q8RowGroups=false}) and records every source weight file's name, size and modification
+ * time. A cache whose record differs from the files now on disk or from the row group setting, or that lacks a
+ * tensor or has another shape, is rewritten; so is one of an older version (version 1 had no panels, version 2
+ * no row groups).
  */
 final class Q8Cache {
     static final String FILE = "model.q8.safetensors";
@@ -107,7 +108,7 @@ final class Q8Cache {
     static Loaded tryMap(Path cacheFile, String sources, Map<String, Tensor> selected, Arena arena) {
         SafetensorsFile f = openIfCurrent(cacheFile, arena,
                 Map.of("format", FORMAT, "version", VERSION, "block", String.valueOf(Q8.BLOCK),
-                        "row_group", String.valueOf(Q8.GROUP), "sources", sources));
+                        "row_group", String.valueOf(Q8.groupSetting()), "sources", sources));
         if (f == null) {
             return null;
         }
@@ -193,7 +194,7 @@ final class Q8Cache {
         md.put("format", FORMAT);
         md.put("version", VERSION);
         md.put("block", String.valueOf(Q8.BLOCK));
-        md.put("row_group", String.valueOf(Q8.GROUP));
+        md.put("row_group", String.valueOf(Q8.groupSetting()));
         md.put("scale_dtype", "F16");
         md.put("sources", sources);
         writeAtomically(cacheFile, entries, md);

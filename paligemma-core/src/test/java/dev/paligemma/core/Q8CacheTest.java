@@ -196,6 +196,58 @@ class Q8CacheTest {
         }
     }
 
+    /**
+     * {@code -Dpaligemma.q8RowGroups=false} (here the flag behind it) stores every matrix plain; the cache records
+     * the setting, so changing it rewrites the cache, and both layouts hold the same weights and give the same
+     * products, bit for bit.
+     */
+    @Test
+    void rowGroupSettingIsRecordedAndAChangeRewritesTheCache() throws IOException {
+        Path dir = copyFixture();
+        Path root = tmp.resolve("cache");
+        boolean saved = Q8.rowGroups;
+        try (Checkpoint grouped = Checkpoint.open(dir).quantized(root)) {
+            Path file = grouped.q8CacheFile(root);
+            try (SafetensorsFile f = SafetensorsFile.open(file)) {
+                assertEquals(String.valueOf(Q8.GROUP), f.metadata().get("row_group"));
+            }
+            Map<String, float[]> first = values(grouped);
+            String name = null;
+            for (Map.Entry<String, Tensor> e : grouped.tensors().entrySet()) {
+                if (e.getValue().dtype() == DType.Q8 && e.getValue().rowGroup() == Q8.GROUP) {
+                    name = e.getKey();
+                }
+            }
+            assertTrue(name != null, "the fixture has a matrix stored in row groups");
+            Q8.rowGroups = false;
+            try (Checkpoint plain = Checkpoint.open(dir).quantized(root)) {
+                try (SafetensorsFile f = SafetensorsFile.open(file)) {
+                    assertEquals("1", f.metadata().get("row_group"), "cache rewritten under the new setting");
+                }
+                for (Tensor t : plain.tensors().values()) {
+                    assertEquals(1, t.rowGroup(), t.name());
+                }
+                Map<String, float[]> again = values(plain);
+                for (String n : first.keySet()) {
+                    assertArrayEquals(first.get(n), again.get(n), n);
+                }
+                Tensor a = grouped.tensor(name), b = plain.tensor(name);
+                int k = (int) a.dim(1);
+                float[] x = new float[k];
+                java.util.Random r = new java.util.Random(3);
+                for (int i = 0; i < k; i++) {
+                    x[i] = (float) r.nextGaussian();
+                }
+                float[] ya = new float[(int) a.dim(0)], yb = new float[(int) a.dim(0)];
+                dev.paligemma.core.ops.Matmul.matvec(x, 0, a, ya, 0);
+                dev.paligemma.core.ops.Matmul.matvec(x, 0, b, yb, 0);
+                assertArrayEquals(ya, yb, name + ": grouped and plain products");
+            }
+        } finally {
+            Q8.rowGroups = saved;
+        }
+    }
+
     @Test
     void unwritableCacheQuantisesInMemory() throws IOException {
         Path dir = copyFixture();
