@@ -146,14 +146,18 @@ public final class Q8 {
     /** Receives the quantised pieces of a matrix in storage order from {@link #quantizeInOrder}. */
     @FunctionalInterface
     interface PieceSink<E extends Exception> {
-        /** One panel's piece of one row (or of one {@link #rowGroup}, interleaved): its values and float16 scales (arrays reused between calls). */
+        /**
+         * One panel's piece of one row, or of one {@link #rowGroup} interleaved: its values and float16 scales
+         * (arrays reused between calls).
+         */
         void accept(byte[] q, short[] scales) throws E;
     }
 
     /**
      * Quantises a float matrix in the order its bytes are stored: panel by panel ({@link #panelLength}), row by
-     * row, or group by group when rows are interleaved ({@link #rowGroup}). A block never straddles two panels, so a panel's piece of a row quantises as it would in the whole
-     * row. The one definition of that order, for {@link #quantize} and the Q8 cache.
+     * row, or group by group when rows are interleaved ({@link #rowGroup}). A block never straddles two panels,
+     * so a panel's piece of a row quantises as it would in the whole row. The one definition of that order, for
+     * {@link #quantize} and the Q8 cache.
      */
     static <E extends Exception> void quantizeInOrder(Tensor t, PieceSink<E> sink) throws E {
         long m = t.dim(0);
@@ -172,12 +176,13 @@ public final class Q8 {
                     t.toFloats((r0 + r) * k + p0, row, 0, kc);
                     quantizeRow(t, row, q, s);
                     if (group == 1) {
+                        // plain rows go as they are (their last block may be short)
                         sink.accept(q, s);
-                        continue;
-                    }
-                    for (int b = 0; b < nbc; b++) {
-                        System.arraycopy(q, b * BLOCK, gq, (b * group + r) * BLOCK, BLOCK);
-                        gs[b * group + r] = s[b];
+                    } else {
+                        for (int b = 0; b < nbc; b++) {
+                            System.arraycopy(q, b * BLOCK, gq, (b * group + r) * BLOCK, BLOCK);
+                            gs[b * group + r] = s[b];
+                        }
                     }
                 }
                 if (group > 1) {

@@ -265,7 +265,7 @@ public final class Matmul {
             if (!vector || !Simd.Q8_VECTOR) {
                 scalarQ8(x, xOff, k, 1, k, panel, w.rowGroup(), w.dim(0), seg, sc, r0, r1, out, outOff, 0);
             } else if (w.rowGroup() == Q8.GROUP) {
-                rowsQ8Groups(x, xOff, k, seg, sc, r0, r1, out, outOff);
+                rowsQ8Groups(x, xOff, k, w.dim(0), seg, sc, r0, r1, out, outOff);
             } else if (panel < k) {
                 rowsQ8Panels(x, xOff, k, panel, w.dim(0), seg, sc, r0, r1, out, outOff);
             } else if (wide) {
@@ -1135,7 +1135,8 @@ public final class Matmul {
      * bytes written and read back per row, 590 KB per thread for a gate projection, in a 1 MB L2) the kernel
      * streamed 19-22 against 26-27 GB/s (k = 2304, three JVMs).
      */
-    static void rowsQ8Groups(float[] x, int xOff, int k, MemorySegment w, MemorySegment sc, int r0, int r1, float[] out, int outOff) {
+    static void rowsQ8Groups(float[] x, int xOff, int k, long m, MemorySegment w, MemorySegment sc, int r0, int r1,
+                             float[] out, int outOff) {
         if (r0 >= r1) {
             return;
         }
@@ -1144,15 +1145,16 @@ public final class Matmul {
         float[] cur = Q8_SCALES.get(gs + L), next = Q8_SCALES_NEXT.get(gs + L), lanes = LANES.get();
         MemorySegment xs = alignedX(x, xOff, k);
         int g0 = r0 / Q8.GROUP, g1 = (r1 - 1) / Q8.GROUP + 1;
-        q8Scales(sc, 2L * g0 * gs, gs, next);
+        // a group's first row's bases are the group's: its values and scales start with that row's first block
+        q8Scales(sc, q8ScaleBase((long) g0 * Q8.GROUP, 0, k, Q8.GROUP, m), gs, next);
         for (int g = g0; g < g1; g++) {
             float[] t = cur;
             cur = next;
             next = t;
             if (g + 1 < g1) {
-                q8Scales(sc, 2L * (g + 1) * gs, gs, next);
+                q8Scales(sc, q8ScaleBase((long) (g + 1) * Q8.GROUP, 0, k, Q8.GROUP, m), gs, next);
             }
-            long gw = (long) g * Q8.GROUP * k;
+            long gw = q8RowBase((long) g * Q8.GROUP, 0, k, Q8.GROUP, m);
             int ja = Math.max(r0, g * Q8.GROUP), jb = Math.min(r1, g * Q8.GROUP + Q8.GROUP);
             if (jb - ja == Q8.GROUP) {
                 groupPass(xs, nb, w, gw, cur, lanes);
@@ -1168,15 +1170,16 @@ public final class Matmul {
 
     /**
      * The four rows of a group for {@link #rowsQ8Groups}: values from {@code gw}, widened scales in {@code c}
-     * (block b of row r at {@code c[4 b + r]}); leaves each row's two accumulators added, row r's at
+     * (block b of row r at {@code c[GROUP b + r]}); leaves each row's two accumulators added, row r's at
      * {@code lanes[r L, r L + L)}.
      */
     private static void groupPass(MemorySegment xs, int nb, MemorySegment w, long gw, float[] c, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         for (int b = 0; b < nb; b++) {
-            float c0 = c[4 * b], c1 = c[4 * b + 1], c2 = c[4 * b + 2], c3 = c[4 * b + 3];
+            int cb = Q8.GROUP * b;
+            float c0 = c[cb], c1 = c[cb + 1], c2 = c[cb + 2], c3 = c[cb + 3];
             long p = 4L * b * Q8.BLOCK;
-            long q = gw + (long) b * 4 * Q8.BLOCK;
+            long q = gw + (long) b * Q8.GROUP * Q8.BLOCK;
             FloatVector u = FloatVector.fromMemorySegment(F, xs, p, LE), v = FloatVector.fromMemorySegment(F, xs, p + 4 * L, LE);
             a0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(u, a0);
             b0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(c0).fma(v, b0);
